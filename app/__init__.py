@@ -1,0 +1,1 @@
+"""Wharf: the composition root (settings, app factory, identity, policy, CLI)."""

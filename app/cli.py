@@ -1,0 +1,93 @@
+"""The `wharf` command: serve, db upgrade, bootstrap."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from app.settings import Settings
+
+
+@click.group()
+def main() -> None:
+    """Wharf: ship container images and Helm charts to licensed customers."""
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (WHARF_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (WHARF_PORT, default 5000).")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (WHARF_DATA_DIR).")
+def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Start Wharf (migrations run first unless WHARF_AUTO_MIGRATE=false)."""
+    import uvicorn
+
+    for name, value in (("WHARF_HOST", host), ("WHARF_PORT", port), ("WHARF_DATA_DIR", data_dir)):
+        if value is not None:
+            os.environ[name] = str(value)
+    settings = Settings()
+    click.echo(f"Wharf on {settings.public_url}  (data: {settings.server.data_dir.resolve()})", err=True)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.server.host,
+        port=settings.server.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations to WHARF_DATABASE_URL."""
+    from app.db import upgrade
+
+    settings = Settings()
+    settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}", err=True)
+
+
+@main.command()
+@click.option("--vendor", "slug", required=True, help="Vendor slug: the first path segment of its repositories.")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (WHARF_DATA_DIR).")
+def bootstrap(slug: str, email: str, password: str, data_dir: Path | None) -> None:
+    """Create the first vendor and its admin; print an admin API token as the last line."""
+    from app.db import upgrade
+    from app.identity import BootstrapError, bootstrap_vendor
+    from registry.sql import create_engine
+
+    if data_dir is not None:
+        os.environ["WHARF_DATA_DIR"] = str(data_dir)
+    settings = Settings()
+    settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+
+    async def run() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            return (await bootstrap_vendor(engine, slug, email, password)).token
+        finally:
+            await engine.dispose()
+
+    try:
+        token = asyncio.run(run())
+    except BootstrapError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"Vendor {slug!r} created with admin {email}. API token (shown once; it can push and pull):", err=True)
+    click.echo(token)

@@ -1,0 +1,69 @@
+"""`create_app()`: the one place the Litestar application is assembled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from joserfc.jwk import ECKey
+from litestar import Litestar
+
+from app import db
+from app.policy import TokenPolicy
+from app.settings import Settings
+from registry.access import Authenticator
+from registry.events import DiscardingSink
+from registry.http import Registry, build_router
+from registry.metadata import Metadata
+from registry.sql import create_engine
+from registry.storage.filesystem import FilesystemBlobStore
+from registry.token_endpoint import build_token_router
+from registry.tokens import TokenService
+from registry.uploads import Uploads
+
+
+def _new_key() -> tuple[str, str]:
+    key = TokenService.generate_key()
+    return str(key.kid), key.as_pem(private=True).decode()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings()
+    settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.database_url)
+    if settings.storage.backend != "filesystem":
+        raise ValueError(f"unknown WHARF_STORAGE {settings.storage.backend!r}; supported: filesystem")
+    store = FilesystemBlobStore(settings.storage_path)
+    metadata = Metadata(engine)
+    policy = TokenPolicy(engine, settings.registry.credential_cache_seconds)
+    tokens = TokenService(
+        TokenService.generate_key(),
+        issuer=settings.public_url,
+        service=settings.service,
+        access_ttl=settings.registry.token_ttl,
+    )
+    auth = Authenticator(policy, tokens, realm=f"{settings.public_url}/token")
+    registry = Registry(metadata, store, Uploads(metadata, store), auth, DiscardingSink())
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        if settings.database.auto_migrate:
+            await anyio.to_thread.run_sync(db.upgrade, settings.database_url)
+        kid, pem = await db.signing_key_pem(engine, _new_key)
+        tokens.key = ECKey.import_key(pem, parameters={"kid": kid})
+        tokens.kid = kid
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = Litestar(
+        route_handlers=[build_router(registry), build_token_router(auth)],
+        lifespan=[lifespan],
+        openapi_config=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    return app

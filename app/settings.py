@@ -1,0 +1,74 @@
+"""Settings, one dataclass per area; every field reads the environment variable named beside it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = field(default_factory=lambda: _env("WHARF_HOST", "127.0.0.1"))
+    """WHARF_HOST: address to listen on."""
+    port: int = field(default_factory=lambda: int(_env("WHARF_PORT", "5000")))
+    """WHARF_PORT: port to listen on."""
+    public_url: str = field(default_factory=lambda: _env("WHARF_PUBLIC_URL", ""))
+    """WHARF_PUBLIC_URL: the URL clients use (token realm, links); defaults to http://host:port."""
+    data_dir: Path = field(default_factory=lambda: Path(_env("WHARF_DATA_DIR", "wharf-data")))
+    """WHARF_DATA_DIR: where the embedded database and filesystem blobs live."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = field(default_factory=lambda: _env("WHARF_DATABASE_URL", ""))
+    """WHARF_DATABASE_URL: SQLAlchemy URL; default sqlite+aiosqlite under the data dir."""
+    auto_migrate: bool = field(default_factory=lambda: _env("WHARF_AUTO_MIGRATE", "true") == "true")
+    """WHARF_AUTO_MIGRATE: run `wharf db upgrade` at start (true/false)."""
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    backend: str = field(default_factory=lambda: _env("WHARF_STORAGE", "filesystem"))
+    """WHARF_STORAGE: blob storage backend; `filesystem` (S3 arrives with the production issue)."""
+    path: str = field(default_factory=lambda: _env("WHARF_STORAGE_PATH", ""))
+    """WHARF_STORAGE_PATH: filesystem store root; default <data dir>/storage."""
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    token_ttl: int = field(default_factory=lambda: int(_env("WHARF_TOKEN_TTL", "300")))
+    """WHARF_TOKEN_TTL: lifetime in seconds of registry bearer tokens."""
+    credential_cache_seconds: float = field(default_factory=lambda: float(_env("WHARF_CREDENTIAL_CACHE_SECONDS", "2")))
+    """WHARF_CREDENTIAL_CACHE_SECONDS: how long a verified token secret is trusted before re-checking."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
+
+    @property
+    def public_url(self) -> str:
+        url = self.server.public_url or f"http://{self.server.host}:{self.server.port}"
+        return url.rstrip("/")
+
+    @property
+    def service(self) -> str:
+        """The token `service` / JWT audience: the registry's host[:port] as clients see it."""
+        return urlsplit(self.public_url).netloc
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{(self.server.data_dir / 'wharf.db').resolve()}"
+
+    @property
+    def storage_path(self) -> Path:
+        return Path(self.storage.path) if self.storage.path else self.server.data_dir / "storage"

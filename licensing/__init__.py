@@ -1,0 +1,1 @@
+"""Licensing domain: pure rules and decisions (stdlib + cryptography only)."""

@@ -1,0 +1,1 @@
+"""The OCI registry engine; it never imports app, licensing or a portal."""

@@ -1,0 +1,61 @@
+"""Who is asking and what they may do: the AccessPolicy the registry consults for every decision."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+PULL, PUSH, DELETE = "pull", "push", "delete"
+CATALOG = "registry:catalog"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller. `subject` is stable and is what JWTs carry in `sub`."""
+
+    subject: str
+    display_name: str
+    attributes: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One `type:name:actions` item of a token request, e.g. `repository:acme/app:pull,push`."""
+
+    type: str
+    name: str
+    actions: frozenset[str]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.name}:{','.join(sorted(self.actions))}"
+
+
+def parse_scopes(values: Iterable[str]) -> list[Scope]:
+    """Parse scope strings; several may share one value separated by spaces (the OAuth2 form)."""
+    scopes = []
+    for value in values:
+        for item in value.split():
+            type_, sep, rest = item.partition(":")
+            name, sep2, actions = rest.rpartition(":")
+            if not sep or not sep2 or not name:
+                continue  # ignore what we cannot read, as the reference registry does
+            type_ = type_.split("(")[0]  # `repository(plugin)` -> `repository`
+            scopes.append(Scope(type_, name, frozenset(a for a in actions.split(",") if a)))
+    return scopes
+
+
+class AccessPolicy(Protocol):
+    """Authentication and authorization decisions, provided by the application around the registry."""
+
+    async def authenticate(self, secret: str) -> Principal | None:
+        """The principal owning a token secret (as sent in Basic auth or the token endpoint)."""
+        ...
+
+    async def resolve(self, subject: str) -> Principal | None:
+        """The principal behind a JWT's `sub`, or None once its token is revoked or expired."""
+        ...
+
+    async def allowed_actions(self, principal: Principal, repository: str) -> frozenset[str]:
+        """Which of pull/push/delete the principal may do on `repository` (empty: hidden)."""
+        ...

@@ -1,0 +1,323 @@
+"""Metadata queries with in-memory caches for the hot reads (tag -> manifest, blob sizes).
+
+Manifests and blobs are content-addressed, so cached entries only go stale on delete or re-tag,
+and every such write in this process invalidates them. A cache miss is one query.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar, cast
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from registry.manifests import ParsedManifest
+from registry.sql import insert_ignore, upsert, write_transaction
+from registry.tables import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag, TagHistory, Upload
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+repositories, blobs, repository_blobs = (cast(Table, m.__table__) for m in (Repository, Blob, RepositoryBlob))
+manifests, references, tags_t = (cast(Table, m.__table__) for m in (Manifest, ManifestReference, Tag))
+tag_history, uploads_t = (cast(Table, m.__table__) for m in (TagHistory, Upload))
+
+
+class LRU(Generic[K, V]):
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._data: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        if len(self._data) > self.capacity:
+            self._data.popitem(last=False)
+
+    def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
+        for key in [k for k, v in self._data.items() if predicate(k, v)]:
+            del self._data[key]
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRecord:
+    repository: str
+    digest: str
+    media_type: str
+    content: bytes
+    subject: str | None
+
+
+_MANIFEST_COLUMNS = (manifests.c.digest, manifests.c.media_type, manifests.c.content, manifests.c.subject)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Metadata:
+    def __init__(self, engine: AsyncEngine, cache_size: int = 20_000) -> None:
+        self.engine = engine
+        self._by_tag: LRU[tuple[str, str], ManifestRecord] = LRU(cache_size)
+        self._by_digest: LRU[tuple[str, str], ManifestRecord] = LRU(cache_size)
+        self._blob_sizes: LRU[tuple[str, str], int] = LRU(cache_size * 5)
+
+    # -- reads ---------------------------------------------------------------------------------
+    async def manifest(self, repository: str, reference: str, *, by_digest: bool) -> ManifestRecord | None:
+        cache = self._by_digest if by_digest else self._by_tag
+        key = (repository, reference)
+        record = cache.get(key)
+        if record is not None:
+            return record
+        stmt = select(*_MANIFEST_COLUMNS).join(repositories, repositories.c.id == manifests.c.repository_id)
+        if by_digest:
+            stmt = stmt.where(repositories.c.name == repository, manifests.c.digest == reference)
+        else:
+            stmt = stmt.join(tags_t, tags_t.c.manifest_id == manifests.c.id).where(
+                repositories.c.name == repository, tags_t.c.name == reference
+            )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None
+        record = ManifestRecord(repository, row.digest, row.media_type, row.content, row.subject)
+        cache.put(key, record)
+        return record
+
+    async def blob_size(self, repository: str, digest: str) -> int | None:
+        key = (repository, digest)
+        size = self._blob_sizes.get(key)
+        if size is not None:
+            return size
+        stmt = (
+            select(blobs.c.size)
+            .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
+            .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+            .where(repositories.c.name == repository, blobs.c.digest == digest)
+        )
+        async with self.engine.connect() as conn:
+            size = (await conn.execute(stmt)).scalar()
+        if size is not None:
+            self._blob_sizes.put(key, size)
+        return size
+
+    async def global_blob_size(self, digest: str) -> int | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(blobs.c.size).where(blobs.c.digest == digest))).scalar()
+
+    async def repository_exists(self, repository: str) -> bool:
+        async with self.engine.connect() as conn:
+            stmt = select(repositories.c.id).where(repositories.c.name == repository)
+            return (await conn.execute(stmt)).first() is not None
+
+    async def tags(self, repository: str, limit: int | None, last: str | None) -> list[str] | None:
+        """Tag names in lexical order after `last`; None if the repository does not exist."""
+        async with self.engine.connect() as conn:
+            repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
+            if repo_id is None:
+                return None
+            stmt = select(tags_t.c.name).where(tags_t.c.repository_id == repo_id).order_by(tags_t.c.name)
+            if last:
+                stmt = stmt.where(tags_t.c.name > last)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            return list((await conn.execute(stmt)).scalars())
+
+    async def repositories(self, limit: int, last: str | None) -> list[str]:
+        stmt = select(repositories.c.name).order_by(repositories.c.name).limit(limit)
+        if last:
+            stmt = stmt.where(repositories.c.name > last)
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(stmt)).scalars())
+
+    async def referrers(self, repository: str, subject: str, artifact_type: str | None) -> list[dict[str, object]]:
+        stmt = (
+            select(
+                manifests.c.digest,
+                manifests.c.media_type,
+                manifests.c.size,
+                manifests.c.artifact_type,
+                manifests.c.annotations,
+            )
+            .join(repositories, repositories.c.id == manifests.c.repository_id)
+            .where(repositories.c.name == repository, manifests.c.subject == subject)
+            .order_by(manifests.c.id)
+        )
+        if artifact_type is not None:
+            stmt = stmt.where(manifests.c.artifact_type == artifact_type)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        descriptors: list[dict[str, object]] = []
+        for row in rows:
+            descriptor: dict[str, object] = {"mediaType": row.media_type, "digest": row.digest, "size": row.size}
+            if row.artifact_type:
+                descriptor["artifactType"] = row.artifact_type
+            if row.annotations:
+                descriptor["annotations"] = json.loads(row.annotations)
+            descriptors.append(descriptor)
+        return descriptors
+
+    # -- writes --------------------------------------------------------------------------------
+    async def _repository_id(self, conn: AsyncConnection, repository: str) -> int:
+        await conn.execute(insert_ignore(conn, repositories).values(name=repository))
+        repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
+        assert repo_id is not None
+        return int(repo_id)
+
+    async def add_blob(self, repository: str, digest: str, size: int) -> None:
+        async with write_transaction(self.engine) as conn:
+            repo_id = await self._repository_id(conn, repository)
+            await conn.execute(insert_ignore(conn, blobs).values(digest=digest, size=size))
+            await conn.execute(insert_ignore(conn, repository_blobs).values(repository_id=repo_id, digest=digest))
+        self._blob_sizes.put((repository, digest), size)
+
+    async def mount_blob(self, repository: str, source: str, digest: str) -> int | None:
+        """Link a blob of `source` into `repository`; its size, or None if `source` lacks it."""
+        size = await self.blob_size(source, digest)
+        if size is None:
+            return None
+        await self.add_blob(repository, digest, size)
+        return size
+
+    async def unlink_blob(self, repository: str, digest: str) -> bool:
+        async with write_transaction(self.engine) as conn:
+            repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
+            if repo_id is None:
+                return False
+            result = await conn.execute(
+                delete(repository_blobs).where(
+                    repository_blobs.c.repository_id == repo_id, repository_blobs.c.digest == digest
+                )
+            )
+        self._blob_sizes.discard_where(lambda k, _v: k == (repository, digest))
+        return bool(result.rowcount)
+
+    async def missing_references(self, repository: str, parsed: ParsedManifest) -> list[str]:
+        """Blobs and child manifests the manifest names that this repository does not hold."""
+        wanted_blobs = set(parsed.blobs)
+        wanted_children = {digest for digest, _ in parsed.children}
+        async with self.engine.connect() as conn:
+            repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
+            found: set[str] = set()
+            if repo_id is not None and wanted_blobs:
+                stmt = select(repository_blobs.c.digest).where(
+                    repository_blobs.c.repository_id == repo_id, repository_blobs.c.digest.in_(wanted_blobs)
+                )
+                found |= set((await conn.execute(stmt)).scalars())
+            if repo_id is not None and wanted_children:
+                stmt = select(manifests.c.digest).where(
+                    manifests.c.repository_id == repo_id, manifests.c.digest.in_(wanted_children)
+                )
+                found |= set((await conn.execute(stmt)).scalars())
+        return sorted((wanted_blobs | wanted_children) - found)
+
+    async def put_manifest(
+        self, repository: str, digest: str, content: bytes, parsed: ParsedManifest, tags: list[str]
+    ) -> None:
+        async with write_transaction(self.engine) as conn:
+            repo_id = await self._repository_id(conn, repository)
+            inserted = await conn.execute(
+                insert_ignore(conn, manifests).values(
+                    repository_id=repo_id,
+                    digest=digest,
+                    media_type=parsed.media_type,
+                    artifact_type=parsed.artifact_type,
+                    subject=parsed.subject,
+                    annotations=json.dumps(parsed.annotations) if parsed.annotations else None,
+                    content=content,
+                    size=len(content),
+                )
+            )
+            manifest_id = (
+                await conn.execute(
+                    select(manifests.c.id).where(manifests.c.repository_id == repo_id, manifests.c.digest == digest)
+                )
+            ).scalar_one()
+            if inserted.rowcount:
+                rows = [
+                    {"manifest_id": manifest_id, "digest": d, "is_manifest": False, "platform": None}
+                    for d in parsed.blobs
+                ]
+                rows += [
+                    {"manifest_id": manifest_id, "digest": d, "is_manifest": True, "platform": str(p) if p else None}
+                    for d, p in dict(parsed.children).items()
+                ]
+                if rows:
+                    await conn.execute(insert_ignore(conn, references), rows)
+            now = _now()
+            for tag in tags:
+                values = {"repository_id": repo_id, "name": tag, "manifest_id": manifest_id, "updated_at": now}
+                await conn.execute(upsert(conn, tags_t, ["repository_id", "name"], values))
+                await conn.execute(tag_history.insert().values(repository_id=repo_id, tag=tag, digest=digest))
+        record = ManifestRecord(repository, digest, parsed.media_type, content, parsed.subject)
+        self._by_digest.put((repository, digest), record)
+        for tag in tags:
+            self._by_tag.put((repository, tag), record)
+
+    async def delete_tag(self, repository: str, tag: str) -> bool:
+        async with write_transaction(self.engine) as conn:
+            repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
+            result = await conn.execute(delete(tags_t).where(tags_t.c.repository_id == repo_id, tags_t.c.name == tag))
+        self._by_tag.discard_where(lambda k, _v: k == (repository, tag))
+        return bool(result.rowcount)
+
+    async def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Delete a manifest and the tags pointing to it."""
+        async with write_transaction(self.engine) as conn:
+            repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
+            manifest_id = (
+                await conn.execute(
+                    select(manifests.c.id).where(manifests.c.repository_id == repo_id, manifests.c.digest == digest)
+                )
+            ).scalar()
+            if manifest_id is None:
+                return False
+            await conn.execute(delete(tags_t).where(tags_t.c.manifest_id == manifest_id))
+            await conn.execute(delete(references).where(references.c.manifest_id == manifest_id))
+            await conn.execute(delete(manifests).where(manifests.c.id == manifest_id))
+        self._by_digest.discard_where(lambda k, _v: k == (repository, digest))
+        self._by_tag.discard_where(lambda k, v: k[0] == repository and v.digest == digest)
+        return True
+
+    # -- upload sessions -----------------------------------------------------------------------
+    async def create_upload(self, repository: str) -> str:
+        upload_id = str(uuid.uuid4())
+        async with write_transaction(self.engine) as conn:
+            repo_id = await self._repository_id(conn, repository)
+            await conn.execute(uploads_t.insert().values(id=upload_id, repository_id=repo_id, size=0))
+        return upload_id
+
+    async def upload_size(self, repository: str, upload_id: str) -> int | None:
+        stmt = (
+            select(uploads_t.c.size)
+            .join(repositories, repositories.c.id == uploads_t.c.repository_id)
+            .where(uploads_t.c.id == upload_id, repositories.c.name == repository)
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(stmt)).scalar()
+
+    async def set_upload_size(self, upload_id: str, size: int) -> None:
+        async with write_transaction(self.engine) as conn:
+            await conn.execute(
+                update(uploads_t).where(uploads_t.c.id == upload_id).values(size=size, updated_at=_now())
+            )
+
+    async def delete_upload(self, upload_id: str) -> bool:
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(delete(uploads_t).where(uploads_t.c.id == upload_id))
+        return bool(result.rowcount)

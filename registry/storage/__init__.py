@@ -1,0 +1,47 @@
+"""The BlobStore interface: content-addressed blobs plus in-progress uploads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+from registry.digests import Digest
+
+
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+
+class BlobStore(Protocol):
+    """Where blob bytes live. Metadata (which repository holds what) lives in SQL, not here."""
+
+    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
+        """Write `chunks` to the upload at `offset` (dropping anything past it); return the new size."""
+        ...
+
+    def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:
+        """Stream back what an upload holds so far (to re-hash it when no hasher survived)."""
+        ...
+
+    async def commit(self, upload_id: str, digest: Digest) -> None:
+        """Atomically make the upload visible as blob `digest`; the upload is gone afterwards."""
+        ...
+
+    async def abort(self, upload_id: str) -> None: ...
+
+    async def exists(self, digest: Digest) -> bool: ...
+
+    async def delete(self, digest: Digest) -> None: ...
+
+    def read(self, digest: Digest, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Stream bytes [start, end] (inclusive) of a blob."""
+        ...
+
+    def local_path(self, digest: Digest) -> Path | None:
+        """A file path the web server may send directly, when the store has one."""
+        ...
+
+    async def redirect_url(self, digest: Digest) -> str | None:
+        """A URL the client may fetch the blob from instead, when the store offers one."""
+        ...

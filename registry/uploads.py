@@ -1,0 +1,132 @@
+"""Blob upload sessions: stream to storage while hashing, verify, commit atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, field
+
+from registry.digests import Digest
+from registry.errors import RegistryError
+from registry.metadata import Metadata
+from registry.storage import BlobStore
+
+
+@dataclass
+class _HashState:
+    """sha256 over the first `size` bytes of an upload; lost on restart, then we re-read the file."""
+
+    size: int
+    hasher: hashlib._Hash = field(default_factory=hashlib.sha256)
+
+
+def parse_content_range(value: str) -> tuple[int, int]:
+    """`<start>-<end>` (also tolerating a `bytes ` / `bytes=` prefix)."""
+    raw = value.strip().removeprefix("bytes").lstrip(" =")
+    start, sep, end = raw.partition("-")
+    if not sep or not start.isdigit() or not end.isdigit() or int(end) < int(start):
+        raise RegistryError("RANGE_INVALID", f"invalid Content-Range {value!r}", status=416)
+    return int(start), int(end)
+
+
+class Uploads:
+    def __init__(self, metadata: Metadata, store: BlobStore) -> None:
+        self.metadata = metadata
+        self.store = store
+        self._hashes: dict[str, _HashState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def start(self, repository: str) -> str:
+        return await self.metadata.create_upload(repository)
+
+    async def size(self, repository: str, upload_id: str) -> int:
+        size = await self.metadata.upload_size(repository, upload_id)
+        if size is None:
+            raise RegistryError("BLOB_UPLOAD_UNKNOWN", f"upload {upload_id} is unknown or finished")
+        return size
+
+    async def append(
+        self, repository: str, upload_id: str, chunks: AsyncIterable[bytes], content_range: str | None
+    ) -> int:
+        async with self._lock(upload_id):
+            size = await self.size(repository, upload_id)
+            if content_range is not None:
+                start, _end = parse_content_range(content_range)
+                if start != size:
+                    raise RegistryError(
+                        "RANGE_INVALID",
+                        f"chunk starts at {start} but the upload holds {size} bytes",
+                        status=416,
+                        headers=upload_headers(repository, upload_id, size),
+                    )
+            return await self._append(upload_id, size, chunks)
+
+    async def _append(self, upload_id: str, size: int, chunks: AsyncIterable[bytes]) -> int:
+        state = self._hashes.get(upload_id)
+        if state is None or state.size != size:
+            state = None if size else _HashState(0)
+        new_size = await self.store.append(upload_id, size, chunks, state.hasher if state else None)
+        if state is not None:
+            state.size = new_size
+            self._hashes[upload_id] = state
+        if new_size != size:
+            await self.metadata.set_upload_size(upload_id, new_size)
+        return new_size
+
+    async def finish(self, repository: str, upload_id: str, digest: Digest, chunks: AsyncIterable[bytes] | None) -> int:
+        """Append the last chunk, verify `digest`, and make the blob visible in `repository`."""
+        async with self._lock(upload_id):
+            size = await self.size(repository, upload_id)
+            if chunks is not None:
+                size = await self._append(upload_id, size, chunks)
+            try:
+                actual = await self._digest_of(upload_id, size, digest.algorithm)
+                if actual != digest.hex:
+                    raise RegistryError(
+                        "DIGEST_INVALID", f"content has digest {digest.algorithm}:{actual}, not {digest}"
+                    )
+                await self.store.commit(upload_id, digest)
+                await self.metadata.add_blob(repository, str(digest), size)
+            except BaseException:
+                await self.store.abort(upload_id)
+                raise
+            finally:
+                self._hashes.pop(upload_id, None)
+                await self.metadata.delete_upload(upload_id)
+        self._locks.pop(upload_id, None)
+        return size
+
+    async def monolithic(self, repository: str, digest: Digest, chunks: AsyncIterable[bytes]) -> int:
+        upload_id = await self.start(repository)
+        return await self.finish(repository, upload_id, digest, chunks)
+
+    async def cancel(self, repository: str, upload_id: str) -> None:
+        await self.size(repository, upload_id)
+        async with self._lock(upload_id):
+            await self.store.abort(upload_id)
+            await self.metadata.delete_upload(upload_id)
+            self._hashes.pop(upload_id, None)
+        self._locks.pop(upload_id, None)
+
+    async def _digest_of(self, upload_id: str, size: int, algorithm: str) -> str:
+        state = self._hashes.get(upload_id)
+        if algorithm == "sha256" and state is not None and state.size == size:
+            return state.hasher.hexdigest()
+        if size == 0:
+            return hashlib.new(algorithm).hexdigest()
+        hasher = hashlib.new(algorithm)
+        async for chunk in self.store.read_upload(upload_id):
+            hasher.update(chunk)
+        return hasher.hexdigest()
+
+    def _lock(self, upload_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(upload_id, asyncio.Lock())
+
+
+def upload_headers(repository: str, upload_id: str, size: int) -> dict[str, str]:
+    return {
+        "Location": f"/v2/{repository}/blobs/uploads/{upload_id}",
+        "Range": f"0-{max(size - 1, 0)}",
+        "Docker-Upload-UUID": upload_id,
+    }
