@@ -38,7 +38,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     metadata = Metadata(engine)
     policy = TokenPolicy(engine, settings.registry.credential_cache_seconds)
     tokens = TokenService(
-        TokenService.generate_key(),
         issuer=settings.public_url,
         service=settings.service,
         access_ttl=settings.registry.token_ttl,
@@ -46,13 +45,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     auth = Authenticator(policy, tokens, realm=f"{settings.public_url}/token")
     registry = Registry(metadata, store, Uploads(metadata, store), auth, DiscardingSink())
 
-    @asynccontextmanager
-    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+    async def startup() -> None:
         if settings.database.auto_migrate:
             await anyio.to_thread.run_sync(db.upgrade, settings.database_url)
         kid, pem = await db.signing_key_pem(engine, _new_key)
-        tokens.key = ECKey.import_key(pem, parameters={"kid": kid})
-        tokens.kid = kid
+        tokens.use_key(ECKey.import_key(pem, parameters={"kid": kid}))
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        await startup()
         try:
             yield
         finally:
@@ -66,4 +67,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.startup = startup
     return app

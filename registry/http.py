@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, head, patch, post, put
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 from litestar.response import Stream
 from litestar.types import ExceptionHandlersMap
 
@@ -131,7 +132,7 @@ def build_router(reg: Registry) -> Router:
         return Response(content={}, headers=API_VERSION)
 
     @get("/v2/{rest:path}")
-    async def v2_get(request: Request[Any, Any, Any], rest: str) -> Response[Any]:
+    async def v2_get(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[Any]:
         if rest.strip("/") == "_catalog":
             return await catalog(request)
         route = _route(rest)
@@ -162,7 +163,7 @@ def build_router(reg: Registry) -> Router:
         )
 
     @head("/v2/{rest:path}")
-    async def v2_head(request: Request[Any, Any, Any], rest: str) -> Response[None]:
+    async def v2_head(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[None]:
         route = _route(rest)
         if route.kind == "manifest":
             caller, record = await manifest_record(request, route)
@@ -175,16 +176,16 @@ def build_router(reg: Registry) -> Router:
                 digest=record.digest,
                 media_type=record.media_type,
             )
-            return Response(content=None, media_type=record.media_type, headers=manifest_headers(record))
+            return Response(content=b"", headers={**manifest_headers(record), "Content-Type": record.media_type})
         if route.kind == "blob":
             caller, digest, size = await blob_size(request, route)
             return Response(
-                content=None,
-                media_type="application/octet-stream",
+                content=b"",
                 headers={
                     **API_VERSION,
                     "Docker-Content-Digest": digest,
                     "Content-Length": str(size),
+                    "Content-Type": "application/octet-stream",
                     "Accept-Ranges": "bytes",
                 },
             )
@@ -277,7 +278,7 @@ def build_router(reg: Registry) -> Router:
         return Response(content=json.dumps(index).encode(), media_type=OCI_INDEX, headers=headers)
 
     @post("/v2/{rest:path}", request_max_body_size=None, status_code=202)
-    async def v2_post(request: Request[Any, Any, Any], rest: str) -> Response[Any]:
+    async def v2_post(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[Any]:
         route = _route(rest)
         if route.kind != "upload" or route.ref is not None:
             raise RegistryError("UNSUPPORTED", "POST is only for starting blob uploads")
@@ -313,7 +314,7 @@ def build_router(reg: Registry) -> Router:
         return parsed if await metadata.mount_blob(repository, source, parsed) is not None else None
 
     @patch("/v2/{rest:path}", request_max_body_size=None, status_code=202)
-    async def v2_patch(request: Request[Any, Any, Any], rest: str) -> Response[Any]:
+    async def v2_patch(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[Any]:
         route = _route(rest)
         if route.kind != "upload" or not route.ref:
             raise RegistryError("UNSUPPORTED", "PATCH is only for blob upload sessions")
@@ -327,7 +328,7 @@ def build_router(reg: Registry) -> Router:
         )
 
     @put("/v2/{rest:path}", request_max_body_size=None, status_code=201)
-    async def v2_put(request: Request[Any, Any, Any], rest: str) -> Response[Any]:
+    async def v2_put(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[Any]:
         route = _route(rest)
         caller = await caller_for(request, route, PUSH)
         await auth.require(caller, route.name, PUSH)
@@ -384,7 +385,7 @@ def build_router(reg: Registry) -> Router:
         return Response(content=b"", status_code=201, headers=headers)
 
     @delete("/v2/{rest:path}", status_code=202)
-    async def v2_delete(request: Request[Any, Any, Any], rest: str) -> Response[Any]:
+    async def v2_delete(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[Any]:
         route = _route(rest)
         ref = route.ref or ""
         if route.kind == "upload" and ref:

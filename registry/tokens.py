@@ -28,20 +28,25 @@ class VerifiedToken:
 class TokenService:
     def __init__(
         self,
-        key: ECKey,
+        key: ECKey | None = None,
         *,
         issuer: str,
         service: str,
         access_ttl: int = 300,
         refresh_ttl: int = 90 * 86400,
     ) -> None:
-        self.key = key
-        self.kid = str(key.kid)
+        self.key = key or self.generate_key()
+        self.kid = str(self.key.kid)
         self.issuer = issuer
         self.service = service
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
         self._verified: LRU[str, VerifiedToken] = LRU(50_000)
+
+    def use_key(self, key: ECKey) -> None:
+        """Switch to the shared signing key (loaded at start-up); tokens of the old key stop verifying."""
+        self.key, self.kid = key, str(key.kid)
+        self._verified.clear()
 
     @staticmethod
     def generate_key() -> ECKey:

@@ -1,0 +1,146 @@
+"""Shared fixtures: one real database per backend (migrated with Alembic), the app in-process, and
+a live `wharf serve` for real registry clients."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from app.db import upgrade
+from app.identity import bootstrap_vendor
+from app.main import create_app
+from app.settings import DatabaseSettings, RegistrySettings, ServerSettings, Settings
+from tests.support import postgres
+from tests.support.server import LiveServer, start_server
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def in_thread(fn: Any, *args: Any) -> Any:
+    """Run blocking or asyncio-driving set-up code outside any running event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+@pytest.fixture(scope="session")
+def postgres_base() -> Iterator[str]:
+    stack: list[Any] = []
+    url = in_thread(asyncio.run, postgres.server_url(stack))
+    yield url
+    for cluster in stack:
+        cluster.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database per backend, schema created by the migrations (never create_all)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'wharf.db'}"
+        in_thread(upgrade, url)
+        yield url
+        return
+    base = request.getfixturevalue("postgres_base")
+    name = f"wharf_test_{uuid.uuid4().hex[:10]}"
+    url = in_thread(asyncio.run, postgres.create_database(base, name))
+    in_thread(upgrade, url)
+    yield url
+    in_thread(asyncio.run, postgres.drop_database(base, name))
+
+
+@dataclass
+class Wharf:
+    client: httpx.AsyncClient
+    token: str
+    vendor: str
+    app: Any
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": basic("ci", self.token)}
+
+    def repo(self, label: str = "app") -> str:
+        """A repository name unique to the calling test, under the vendor's slug."""
+        return f"{self.vendor}/{label}-{uuid.uuid4().hex[:8]}"
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.fixture(scope="session")
+async def wharf(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wharf]:
+    data_dir = tmp_path_factory.mktemp("data")
+    settings = Settings(
+        server=ServerSettings(
+            host="testserver.local", port=80, public_url="http://testserver.local", data_dir=data_dir
+        ),
+        database=DatabaseSettings(url=database_url, auto_migrate=False),
+        registry=RegistrySettings(token_ttl=300, credential_cache_seconds=0.0),
+    )
+    app = create_app(settings)
+    engine = app.state.registry.metadata.engine
+    booted = await bootstrap_vendor(engine, "acme", f"admin-{uuid.uuid4().hex[:6]}@acme.test", "correct-horse")
+    transport = httpx.ASGITransport(app=app)
+    await app.state.startup()
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        yield Wharf(client, booted.token, "acme", app)
+    await engine.dispose()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
+            self.statements.append(statement)
+
+
+@pytest.fixture
+def count_queries(wharf: Wharf) -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    engine = wharf.app.state.registry.metadata.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`wharf serve` on SQLite and the filesystem store: what `make run` starts."""
+    data_dir: Path = tmp_path_factory.mktemp("live")
+    server = start_server(data_dir, f"sqlite+aiosqlite:///{data_dir / 'wharf.db'}")
+    yield server
+    server.stop()
+
+
+def require_tool(name: str) -> str:
+    """The path of a client binary; in CI its absence fails the run instead of skipping quietly."""
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (make test installs it as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped:
+        terminalreporter.write_sep("!", f"{len(skipped)} TESTS SKIPPED — NOT PASSED", red=True, bold=True)
+        for report in skipped:
+            terminalreporter.write_line(f"SKIPPED {report.nodeid}: {report.longrepr[-1] if report.longrepr else ''}")

@@ -1,0 +1,1 @@
+"""Test support: real servers (PostgreSQL, Wharf itself) and helpers to build OCI content."""

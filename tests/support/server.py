@@ -1,0 +1,81 @@
+"""Run Wharf as a real process (`wharf serve`) for clients that need a listening socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    process: subprocess.Popen[bytes]
+    url: str
+    host: str  # host:port, as registry clients name it
+    token: str
+    env: dict[str, str]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(data_dir: Path, database_url: str, vendor: str = "acme") -> LiveServer:
+    port = free_port()
+    env = {
+        **os.environ,
+        "WHARF_DATA_DIR": str(data_dir),
+        "WHARF_DATABASE_URL": database_url,
+        "WHARF_PORT": str(port),
+        "WHARF_HOST": "127.0.0.1",
+    }
+    env.pop("WHARF_PUBLIC_URL", None)
+    boot = subprocess.run(
+        [
+            str(BIN / "wharf"),
+            "bootstrap",
+            "--vendor",
+            vendor,
+            "--email",
+            f"admin@{vendor}.test",
+            "--password",
+            "correct-horse",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = boot.stdout.strip().splitlines()[-1]
+    log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - kept open for the process lifetime
+    process = subprocess.Popen([str(BIN / "wharf"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"wharf serve exited: {(data_dir / 'server.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(url + "/v2/", timeout=1).status_code == 401:
+                return LiveServer(process, url, f"127.0.0.1:{port}", token, env)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("wharf serve did not answer within 30 s")
