@@ -176,11 +176,11 @@ def build_router(reg: Registry) -> Router:
                 digest=record.digest,
                 media_type=record.media_type,
             )
-            return Response(content=b"", headers={**manifest_headers(record), "Content-Type": record.media_type})
+            return Response(content=None, headers={**manifest_headers(record), "Content-Type": record.media_type})
         if route.kind == "blob":
             caller, digest, size = await blob_size(request, route)
             return Response(
-                content=b"",
+                content=None,
                 headers={
                     **API_VERSION,
                     "Docker-Content-Digest": digest,
