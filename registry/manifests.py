@@ -64,7 +64,10 @@ def _descriptor_digest(descriptor: Any, where: str) -> str:
         raise _invalid(f"{where} has no valid size")
     if not isinstance(descriptor.get("mediaType"), str):
         raise _invalid(f"{where} has no mediaType")
-    return str(parse_digest(digest, code="MANIFEST_INVALID"))
+    try:
+        return str(parse_digest(digest, code="MANIFEST_INVALID"))
+    except RegistryError as exc:
+        raise _invalid(f"{where}: {exc.message}") from None
 
 
 def _platform(descriptor: dict[str, Any]) -> Platform | None:
