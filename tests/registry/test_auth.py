@@ -66,7 +66,7 @@ async def test_bearer_token_reads_and_pushes_within_its_grant(wharf):
 async def test_invalid_bearer_tokens_are_challenged(wharf):
     repo = wharf.repo()
     good = (await get_token(wharf, f"repository:{repo}:pull"))["token"]
-    head, payload, signature = good.split(".")
+    head, _payload, signature = good.split(".")
     forged_claims = {**claims(good), "access": [{"type": "repository", "name": "othervendor/x", "actions": ["pull"]}]}
     forged_payload = base64.urlsafe_b64encode(json.dumps(forged_claims).encode()).rstrip(b"=").decode()
     for bad in ("garbage", f"{head}.{forged_payload}.{signature}", good[:-4] + "AAAA"):
