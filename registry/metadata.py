@@ -46,6 +46,9 @@ class LRU(Generic[K, V]):
         if len(self._data) > self.capacity:
             self._data.popitem(last=False)
 
+    def discard(self, key: K) -> None:
+        self._data.pop(key, None)
+
     def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
         for key in [k for k, v in self._data.items() if predicate(k, v)]:
             del self._data[key]
@@ -204,7 +207,7 @@ class Metadata:
                     repository_blobs.c.repository_id == repo_id, repository_blobs.c.digest == digest
                 )
             )
-        self._blob_sizes.discard_where(lambda k, _v: k == (repository, digest))
+        self._blob_sizes.discard((repository, digest))
         return bool(result.rowcount)
 
     async def missing_references(self, repository: str, parsed: ParsedManifest) -> list[str]:
@@ -273,7 +276,7 @@ class Metadata:
         async with write_transaction(self.engine) as conn:
             repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
             result = await conn.execute(delete(tags_t).where(tags_t.c.repository_id == repo_id, tags_t.c.name == tag))
-        self._by_tag.discard_where(lambda k, _v: k == (repository, tag))
+        self._by_tag.discard((repository, tag))
         return bool(result.rowcount)
 
     async def delete_manifest(self, repository: str, digest: str) -> bool:
@@ -290,7 +293,7 @@ class Metadata:
             await conn.execute(delete(tags_t).where(tags_t.c.manifest_id == manifest_id))
             await conn.execute(delete(references).where(references.c.manifest_id == manifest_id))
             await conn.execute(delete(manifests).where(manifests.c.id == manifest_id))
-        self._by_digest.discard_where(lambda k, _v: k == (repository, digest))
+        self._by_digest.discard((repository, digest))
         self._by_tag.discard_where(lambda k, v: k[0] == repository and v.digest == digest)
         return True
 

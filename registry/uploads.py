@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from registry.digests import Digest
 from registry.errors import RegistryError
-from registry.metadata import Metadata
+from registry.metadata import LRU, Metadata
 from registry.storage import BlobStore
 
 
@@ -34,7 +34,7 @@ class Uploads:
     def __init__(self, metadata: Metadata, store: BlobStore) -> None:
         self.metadata = metadata
         self.store = store
-        self._hashes: dict[str, _HashState] = {}
+        self._hashes: LRU[str, _HashState] = LRU(10_000)  # losing one only costs a re-read
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def start(self, repository: str) -> str:
@@ -66,10 +66,15 @@ class Uploads:
         state = self._hashes.get(upload_id)
         if state is None or state.size != size:
             state = None if size else _HashState(0)
-        new_size = await self.store.append(upload_id, size, chunks, state.hasher if state else None)
+        try:
+            new_size = await self.store.append(upload_id, size, chunks, state.hasher if state else None)
+        except BaseException:
+            # The hasher may have seen bytes the upload will not keep; finishing re-reads the file.
+            self._hashes.discard(upload_id)
+            raise
         if state is not None:
             state.size = new_size
-            self._hashes[upload_id] = state
+            self._hashes.put(upload_id, state)
         if new_size != size:
             await self.metadata.set_upload_size(upload_id, new_size)
         return new_size
@@ -92,7 +97,7 @@ class Uploads:
                 await self.store.abort(upload_id)
                 raise
             finally:
-                self._hashes.pop(upload_id, None)
+                self._hashes.discard(upload_id)
                 await self.metadata.delete_upload(upload_id)
         self._locks.pop(upload_id, None)
         return size
@@ -106,7 +111,7 @@ class Uploads:
         async with self._lock(upload_id):
             await self.store.abort(upload_id)
             await self.metadata.delete_upload(upload_id)
-            self._hashes.pop(upload_id, None)
+            self._hashes.discard(upload_id)
         self._locks.pop(upload_id, None)
 
     async def _digest_of(self, upload_id: str, size: int, algorithm: str) -> str:

@@ -518,3 +518,27 @@ async def test_referrer_may_be_pushed_before_its_subject(wharf):
     ).encode()
     r = await push_manifest(wharf, repo, sha256(ref), ref)
     assert r.headers["oci-subject"] == ghost
+
+
+async def test_interrupted_chunk_leaves_the_upload_resumable(wharf):
+    """A PATCH whose body breaks off mid-stream keeps nothing of it; the client resumes from the last good range."""
+    repo, uploads = wharf.repo(), wharf.app.state.registry.uploads
+    first, second = b"1" * 1_500_000, b"2" * 10
+    r = await wharf.client.post(f"/v2/{repo}/blobs/uploads/", headers=wharf.auth)
+    location, upload_id = r.headers["location"], r.headers["docker-upload-uuid"]
+    await wharf.client.patch(location, content=first, headers={**wharf.auth, "Content-Range": f"0-{len(first) - 1}"})
+
+    async def broken():
+        yield b"x" * 1_200_000  # more than one write buffer reaches the disk and the hasher
+        raise ConnectionResetError("client went away")
+
+    try:
+        await uploads.append(repo, upload_id, broken(), None)
+    except ConnectionResetError:
+        pass
+    r = await wharf.client.get(location, headers=wharf.auth)
+    assert r.headers["range"] == f"0-{len(first) - 1}"
+    r = await wharf.client.put(location, params={"digest": sha256(first + second)}, content=second, headers=wharf.auth)
+    assert r.status_code == 201, r.text
+    r = await wharf.client.get(f"/v2/{repo}/blobs/{sha256(first + second)}", headers=wharf.auth)
+    assert r.content == first + second
