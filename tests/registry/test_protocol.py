@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from tests.registry.helpers import error_code, push_blob, push_image, push_manifest
 from tests.support.oci import OCI_INDEX, OCI_MANIFEST, descriptor, image, index, sha256
 
@@ -532,10 +534,8 @@ async def test_interrupted_chunk_leaves_the_upload_resumable(wharf):
         yield b"x" * 1_200_000  # more than one write buffer reaches the disk and the hasher
         raise ConnectionResetError("client went away")
 
-    try:
+    with pytest.raises(ConnectionResetError):
         await uploads.append(repo, upload_id, broken(), None)
-    except ConnectionResetError:
-        pass
     r = await wharf.client.get(location, headers=wharf.auth)
     assert r.headers["range"] == f"0-{len(first) - 1}"
     r = await wharf.client.put(location, params={"digest": sha256(first + second)}, content=second, headers=wharf.auth)
