@@ -7,7 +7,7 @@ import pytest
 from registry.auth import Scope, parse_scopes
 from registry.digests import digest_of, parse_digest
 from registry.errors import RegistryError
-from registry.http import _byte_range
+from registry.http.blobs import byte_range as _byte_range
 from registry.names import Route, parse_route, validate_name, validate_tag
 from registry.uploads import parse_content_range
 

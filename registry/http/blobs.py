@@ -1,0 +1,175 @@
+"""Blob reads (GET/HEAD with Range) and uploads (POST, PATCH, PUT, status, cancel, mount)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Response
+from litestar.response import Stream
+
+from registry.access import Caller, can_read
+from registry.auth import DELETE, PULL, PUSH
+from registry.digests import parse_digest
+from registry.errors import RegistryError
+from registry.http.common import API_VERSION, Registry, Req, empty
+from registry.names import Route, validate_name
+from registry.uploads import upload_headers
+
+
+async def _readable_blob(reg: Registry, request: Req, route: Route) -> tuple[Caller, str, int]:
+    caller = await reg.caller(request, route, PULL)
+    digest = str(parse_digest(route.ref or ""))
+    size = await reg.metadata.blob_size(route.name, digest) if await can_read(reg.auth, caller, route.name) else None
+    if size is None:
+        raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}")
+    return caller, digest, size
+
+
+async def head_blob(reg: Registry, request: Req, route: Route) -> Response[None]:
+    _caller, digest, size = await _readable_blob(reg, request, route)
+    headers = {
+        **API_VERSION,
+        "Docker-Content-Digest": digest,
+        "Content-Length": str(size),
+        "Content-Type": "application/octet-stream",
+        "Accept-Ranges": "bytes",
+    }
+    return Response(content=None, headers=headers)
+
+
+async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    caller, digest, size = await _readable_blob(reg, request, route)
+    parsed = parse_digest(digest)
+    headers = {**API_VERSION, "Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
+    url = await reg.store.redirect_url(parsed)
+    if url is not None:
+        reg.emit(request, caller, "blob.get", route.name, digest=digest, bytes=size, status=307)
+        return Response(content=b"", status_code=307, headers={**headers, "Location": url})
+    start, end, status = 0, size - 1, 200
+    range_header = request.headers.get("range")
+    if range_header:
+        wanted = byte_range(range_header, size)
+        if wanted is None:
+            raise RegistryError(
+                "RANGE_INVALID",
+                f"range {range_header!r} not satisfiable for {size} bytes",
+                status=416,
+                headers={"Content-Range": f"bytes */{size}"},
+            )
+        (start, end), status = wanted, 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+
+    async def body() -> AsyncIterator[bytes]:
+        sent = 0
+        try:
+            if end >= start:
+                async for chunk in reg.store.read(parsed, start, end):
+                    sent += len(chunk)
+                    yield chunk
+        finally:  # also when the client goes away: the event records the bytes actually sent
+            reg.emit(request, caller, "blob.get", route.name, digest=digest, bytes=sent, status=status)
+
+    return Stream(body(), status_code=status, media_type="application/octet-stream", headers=headers)
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The inclusive range a `Range: bytes=...` header asks for, or None if unsatisfiable."""
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec:
+        return None
+    first, _, last = spec.strip().partition("-")
+    try:
+        if first == "":
+            length = int(last)
+            return (max(size - length, 0), size - 1) if length > 0 and size else None
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size or end < start:
+        return None
+    return start, min(end, size - 1)
+
+
+def blob_created(repository: str, digest: str) -> Response[Any]:
+    return empty(201, {"Location": f"/v2/{repository}/blobs/{digest}", "Docker-Content-Digest": digest})
+
+
+async def start_upload(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    """POST: a mount, a monolithic upload (`?digest=` with a body), or a new upload session."""
+    caller = await reg.caller(request, route, PUSH)
+    await reg.auth.require(caller, route.name, PUSH)
+    params = request.query_params
+    mount, source = params.get("mount"), params.get("from")
+    if mount and source:
+        mounted = await _try_mount(reg, caller, route.name, mount, source)
+        if mounted is not None:
+            reg.emit(request, caller, "blob.mount", route.name, digest=mounted)
+            return blob_created(route.name, mounted)
+    if params.get("digest"):
+        digest = parse_digest(params["digest"])
+        size = await reg.uploads.monolithic(route.name, digest, request.stream())
+        reg.emit(request, caller, "blob.put", route.name, digest=str(digest), bytes=size, status=201)
+        return blob_created(route.name, str(digest))
+    upload_id = await reg.uploads.start(route.name)
+    return empty(202, upload_headers(route.name, upload_id, 0))
+
+
+async def _try_mount(reg: Registry, caller: Caller, repository: str, digest: str, source: str) -> str | None:
+    """Link the blob from `source` if the caller may read it there; None means: upload it instead."""
+    try:
+        validate_name(source)
+        wanted = str(parse_digest(digest))
+    except RegistryError:
+        return None
+    if PULL not in await reg.auth.actions(caller, source):
+        return None
+    return wanted if await reg.metadata.mount_blob(repository, source, wanted) is not None else None
+
+
+async def upload_chunk(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    caller = await reg.caller(request, route, PUSH)
+    await reg.auth.require(caller, route.name, PUSH)
+    upload_id = route.ref or ""
+    size = await reg.uploads.append(route.name, upload_id, request.stream(), request.headers.get("content-range"))
+    return empty(202, upload_headers(route.name, upload_id, size))
+
+
+async def finish_upload(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    caller = await reg.caller(request, route, PUSH)
+    await reg.auth.require(caller, route.name, PUSH)
+    raw = request.query_params.get("digest")
+    if not raw:
+        raise RegistryError("DIGEST_INVALID", "the digest query parameter is required to finish an upload")
+    digest = parse_digest(raw)
+    size = await reg.uploads.finish(route.name, route.ref or "", digest, request.stream())
+    reg.emit(request, caller, "blob.put", route.name, digest=str(digest), bytes=size, status=201)
+    return blob_created(route.name, str(digest))
+
+
+async def upload_status(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    caller = await reg.caller(request, route, PUSH)
+    await reg.auth.require(caller, route.name, PUSH)
+    size = await reg.uploads.size(route.name, route.ref or "")
+    return Response(
+        content=b"", status_code=204, headers={**API_VERSION, **upload_headers(route.name, route.ref or "", size)}
+    )
+
+
+async def cancel_upload(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    caller = await reg.caller(request, route, PUSH)
+    await reg.auth.require(caller, route.name, PUSH)
+    await reg.uploads.cancel(route.name, route.ref or "")
+    return Response(content=b"", status_code=204, headers=API_VERSION)
+
+
+async def delete_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    caller = await reg.caller(request, route, DELETE)
+    await reg.auth.require(caller, route.name, DELETE)
+    digest = str(parse_digest(route.ref or ""))
+    if not await reg.metadata.unlink_blob(route.name, digest):
+        raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}")
+    reg.emit(request, caller, "blob.delete", route.name, digest=digest, status=202)
+    return empty(202)

@@ -1,0 +1,88 @@
+"""What every /v2 handler shares: the Registry services, the caller, events, errors, paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from registry.access import Authenticator, Caller
+from registry.errors import RegistryError
+from registry.events import EventSink, RegistryEvent
+from registry.metadata import Metadata
+from registry.names import Route, parse_route
+from registry.storage import BlobStore
+from registry.uploads import Uploads
+
+Req = Request[Any, Any, Any]
+API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
+MAX_PAGE = 10_000
+
+
+@dataclass
+class Registry:
+    """Everything the /v2 handlers need, built once by the application."""
+
+    metadata: Metadata
+    store: BlobStore
+    uploads: Uploads
+    auth: Authenticator
+    events: EventSink
+
+    async def caller(self, request: Req, route: Route | None, action: str) -> Caller:
+        scope = f"repository:{route.name}:{action}" if route else None
+        return await self.auth.caller(request.headers.get("authorization"), scope)
+
+    def emit(self, request: Req, caller: Caller, action: str, repository: str, **fields: Any) -> None:
+        self.events.emit(
+            RegistryEvent(
+                action=action,
+                repository=repository,
+                subject=caller.principal.subject,
+                client_ip=request.client.host if request.client else None,
+                user_agent=request.headers.get("user-agent"),
+                **fields,
+            )
+        )
+
+
+def route_of(rest: str) -> Route:
+    route = parse_route(rest)
+    if route is None:
+        raise RegistryError("NAME_UNKNOWN", "no such registry endpoint")
+    return route
+
+
+def page_size(request: Req) -> int | None:
+    raw = request.query_params.get("n")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise RegistryError("PAGINATION_NUMBER_INVALID", f"n must be a non-negative integer, not {raw!r}")
+    return min(int(raw), MAX_PAGE)
+
+
+def empty(status: int, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(content=b"", status_code=status, headers={**API_VERSION, "Content-Length": "0", **(headers or {})})
+
+
+def registry_error_response(request: Req, exc: Exception) -> Response[Any]:
+    """Answer errors, including the framework's own 404/405/413, in the OCI JSON form."""
+    if isinstance(exc, RegistryError):
+        error = exc
+    elif isinstance(exc, HTTPException) and exc.status_code == 404:
+        error = RegistryError("NAME_UNKNOWN", "no such registry endpoint")
+    elif isinstance(exc, HTTPException) and exc.status_code == 405:
+        error = RegistryError("UNSUPPORTED", "method not allowed")
+    elif isinstance(exc, HTTPException) and exc.status_code == 413:
+        error = RegistryError("SIZE_INVALID", "request body too large", status=413)
+    elif isinstance(exc, HTTPException) and exc.status_code < 500:
+        error = RegistryError("UNSUPPORTED", str(exc.detail), status=exc.status_code)
+    else:
+        raise exc
+    headers = {**API_VERSION, **error.headers}
+    if request.method == "HEAD":
+        return Response(content=b"", status_code=error.status, headers=headers)
+    return Response(content=error.body(), status_code=error.status, headers=headers, media_type="application/json")

@@ -1,0 +1,143 @@
+"""Manifests: GET/HEAD by tag or digest, PUT with validation, DELETE of tags and manifests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response
+
+from registry.access import Caller, can_read
+from registry.auth import DELETE, PULL, PUSH
+from registry.digests import digest_of, looks_like_digest, parse_digest
+from registry.errors import RegistryError
+from registry.http.common import API_VERSION, Registry, Req, empty
+from registry.manifests import MAX_MANIFEST_SIZE, parse_manifest
+from registry.metadata import ManifestRecord
+from registry.names import Route, validate_tag
+
+
+async def _readable_manifest(reg: Registry, request: Req, route: Route) -> tuple[Caller, ManifestRecord]:
+    caller = await reg.caller(request, route, PULL)
+    ref = route.ref or ""
+    record = None
+    if await can_read(reg.auth, caller, route.name):
+        if looks_like_digest(ref):
+            record = await reg.metadata.manifest(route.name, str(parse_digest(ref)), by_digest=True)
+        else:
+            record = await reg.metadata.manifest(route.name, validate_tag(ref), by_digest=False)
+    if record is None:
+        raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref} not found in {route.name}")
+    accept = request.headers.get("accept")
+    if accept and not accepts(accept, record.media_type):
+        raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref} is {record.media_type}, not an accepted type")
+    return caller, record
+
+
+def _headers(record: ManifestRecord) -> dict[str, str]:
+    return {
+        **API_VERSION,
+        "Docker-Content-Digest": record.digest,
+        "ETag": f'"{record.digest}"',
+        "Content-Length": str(len(record.content)),
+        "Content-Type": record.media_type,
+    }
+
+
+async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    caller, record = await _readable_manifest(reg, request, route)
+    reg.emit(
+        request,
+        caller,
+        "manifest.get",
+        route.name,
+        reference=route.ref,
+        digest=record.digest,
+        media_type=record.media_type,
+        bytes=len(record.content),
+    )
+    return Response(content=record.content, media_type=record.media_type, headers=_headers(record))
+
+
+async def head_manifest(reg: Registry, request: Req, route: Route) -> Response[None]:
+    caller, record = await _readable_manifest(reg, request, route)
+    reg.emit(
+        request,
+        caller,
+        "manifest.head",
+        route.name,
+        reference=route.ref,
+        digest=record.digest,
+        media_type=record.media_type,
+    )
+    return Response(content=None, headers=_headers(record))
+
+
+async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    caller = await reg.caller(request, route, PUSH)
+    await reg.auth.require(caller, route.name, PUSH)
+    ref = route.ref or ""
+    content = await _read_limited(request, MAX_MANIFEST_SIZE)
+    tags = [validate_tag(t) for t in request.query_params.getall("tag", [])]
+    if looks_like_digest(ref):
+        wanted = parse_digest(ref)
+        digest = digest_of(content, wanted.algorithm)
+        if digest != str(wanted):
+            raise RegistryError("DIGEST_INVALID", f"manifest content has digest {digest}, not {wanted}")
+    else:
+        tags.insert(0, validate_tag(ref))
+        digest = digest_of(content)
+    parsed = parse_manifest(content, request.headers.get("content-type"))
+    missing = await reg.metadata.missing_references(route.name, parsed)
+    if missing:
+        raise RegistryError(
+            "MANIFEST_BLOB_UNKNOWN", f"manifest references unknown {missing[0]}", detail={"missing": missing}
+        )
+    await reg.metadata.put_manifest(route.name, digest, content, parsed, tags)
+    reg.emit(
+        request,
+        caller,
+        "manifest.put",
+        route.name,
+        reference=ref,
+        digest=digest,
+        media_type=parsed.media_type,
+        bytes=len(content),
+        status=201,
+    )
+    headers = {"Location": f"/v2/{route.name}/manifests/{digest}", "Docker-Content-Digest": digest}
+    if parsed.subject:
+        headers["OCI-Subject"] = parsed.subject
+    return empty(201, headers)
+
+
+async def delete_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
+    """DELETE by digest removes the manifest and its tags; by tag removes just the tag."""
+    caller = await reg.caller(request, route, DELETE)
+    await reg.auth.require(caller, route.name, DELETE)
+    ref = route.ref or ""
+    if looks_like_digest(ref):
+        found = await reg.metadata.delete_manifest(route.name, str(parse_digest(ref)))
+    else:
+        found = await reg.metadata.delete_tag(route.name, validate_tag(ref))
+    if not found:
+        raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref} not found in {route.name}")
+    reg.emit(request, caller, "manifest.delete", route.name, reference=ref, status=202)
+    return empty(202)
+
+
+async def _read_limited(request: Req, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RegistryError("MANIFEST_TOO_LARGE", f"manifest exceeds {limit} bytes", status=413)
+    parts, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise RegistryError("MANIFEST_TOO_LARGE", f"manifest exceeds {limit} bytes", status=413)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def accepts(accept: str, media_type: str) -> bool:
+    accepted = {part.split(";")[0].strip() for part in accept.split(",")} - {""}
+    return not accepted or media_type in accepted or "*/*" in accepted
