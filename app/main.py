@@ -10,7 +10,7 @@ from joserfc.jwk import ECKey
 from litestar import Litestar
 
 from app import db
-from app.policy import TokenPolicy
+from app.policy import WharfPolicy
 from app.settings import Settings
 from registry.access import Authenticator
 from registry.events import DiscardingSink
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         raise ValueError(f"unknown WHARF_STORAGE {settings.storage.backend!r}; supported: filesystem")
     store = FilesystemBlobStore(settings.storage_path)
     metadata = Metadata(engine)
-    policy = TokenPolicy(engine, settings.registry.credential_cache_seconds)
+    policy = WharfPolicy(engine, settings.registry.credential_cache_seconds)
     tokens = TokenService(
         issuer=settings.public_url,
         service=settings.service,

@@ -1,56 +1,73 @@
-"""The AccessPolicy the registry consults: vendor tokens act under their vendor's slug only."""
+"""The AccessPolicy the registry consults: vendor staff act under their vendor's slug by role;
+customer tokens read what their licenses grant, decided per tag by licensing.decide.
+
+Credentials and licenses are cached in memory for `cache_seconds`, so a revocation, suspension or
+grant edit made on any node bites within that time, even for bearer JWTs already handed out.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import aliased
 
+import licensing
 from app.identity import hash_secret
-from app.models import Organization, Token
-from registry.auth import DELETE, PULL, PUSH, Principal
+from app.models import License, LicenseGrant, Organization, Token
+from app.roles import Permission, permissions
+from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision, Principal
 
-VENDOR_ROLE_ACTIONS = {
-    "admin": frozenset({PULL, PUSH, DELETE}),
-    "release": frozenset({PULL, PUSH}),
-}
+log = logging.getLogger(__name__)
+_ROLE_ACTIONS = {Permission.PULL: PULL, Permission.PUSH: PUSH, Permission.DELETE: DELETE}
+Vendor = aliased(Organization)
 
 
-class TokenPolicy:
-    """Resolves token secrets and subjects with a short cache, so revocations bite within seconds."""
-
-    def __init__(self, engine: AsyncEngine, cache_seconds: float = 2.0) -> None:
+class WharfPolicy:
+    def __init__(self, engine: AsyncEngine, cache_seconds: float = 2.0, warn_days: int = 14) -> None:
         self.engine = engine
         self.cache_seconds = cache_seconds
+        self.warn_days = warn_days
         self._by_hash: dict[str, tuple[float, Principal | None]] = {}
         self._by_subject: dict[str, tuple[float, Principal | None]] = {}
+        self._licenses: dict[int, tuple[float, tuple[licensing.License, ...]]] = {}
 
+    def forget(self) -> None:
+        """Drop every cached answer (called after writes on this node; other nodes expire theirs)."""
+        self._by_hash.clear()
+        self._by_subject.clear()
+        self._licenses.clear()
+
+    # -- who ------------------------------------------------------------------------------------
     async def authenticate(self, secret: str) -> Principal | None:
-        return await self._cached(self._by_hash, hash_secret(secret), Token.secret_hash)
+        return await self._cached_principal(self._by_hash, hash_secret(secret), Token.secret_hash)
 
     async def resolve(self, subject: str) -> Principal | None:
         kind, _, raw_id = subject.partition(":")
         if kind != "token" or not raw_id.isdigit():
             return None
-        return await self._cached(self._by_subject, subject, Token.id, int(raw_id))
+        return await self._cached_principal(self._by_subject, subject, Token.id, int(raw_id))
 
-    async def _cached(
+    async def _cached_principal(
         self, cache: dict[str, tuple[float, Principal | None]], key: str, column: object, value: object = None
     ) -> Principal | None:
         now = time.monotonic()
         hit = cache.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        principal = await self._load(column, key if value is None else value)
+        principal = await self._load_principal(column, key if value is None else value)
         if len(cache) > 100_000:
             cache.clear()
         cache[key] = (now + self.cache_seconds, principal)
         return principal
 
-    async def _load(self, column: object, value: object) -> Principal | None:
+    async def _load_principal(self, column: object, value: object) -> Principal | None:
         stmt = (
             select(
                 Token.id,
@@ -59,10 +76,14 @@ class TokenPolicy:
                 Token.name,
                 Token.expires_at,
                 Token.revoked_at,
+                Organization.id.label("org_id"),
                 Organization.kind.label("org_kind"),
                 Organization.slug,
+                Vendor.id.label("vendor_id"),
+                Vendor.slug.label("vendor_slug"),
             )
             .join(Organization, Organization.id == Token.organization_id)
+            .join(Vendor, Vendor.id == Organization.vendor_id, isouter=True)
             .where(cast(Any, column) == value)
         )
         async with self.engine.connect() as conn:
@@ -71,18 +92,105 @@ class TokenPolicy:
             return None
         if row.expires_at is not None and _aware(row.expires_at) <= datetime.now(UTC):
             return None
+        vendor = (row.org_id, row.slug) if row.org_kind == "vendor" else (row.vendor_id, row.vendor_slug)
         return Principal(
             f"token:{row.id}",
             row.name,
-            {"org_kind": row.org_kind, "org_slug": row.slug, "role": row.role, "token_kind": row.kind},
+            {
+                "token_id": str(row.id),
+                "token_kind": row.kind,
+                "role": row.role,
+                "org_kind": row.org_kind,
+                "org_id": str(row.org_id),
+                "org_slug": row.slug,
+                "vendor_id": str(vendor[0]),
+                "vendor_slug": vendor[1],
+            },
         )
 
+    # -- what -----------------------------------------------------------------------------------
     async def allowed_actions(self, principal: Principal, repository: str) -> frozenset[str]:
         attrs = principal.attributes
-        if attrs.get("org_kind") != "vendor" or not repository.startswith(attrs["org_slug"] + "/"):
-            return frozenset()
-        return VENDOR_ROLE_ACTIONS.get(attrs.get("role", ""), frozenset({PULL}))
+        if not repository.startswith(attrs["vendor_slug"] + "/"):
+            return frozenset()  # vendors never see each other's anything
+        if attrs["org_kind"] == "vendor":
+            return frozenset(action for p, action in _ROLE_ACTIONS.items() if p in permissions(attrs["role"]))
+        licenses = await self.customer_licenses(int(attrs["org_id"]))
+        # A repository named by any of the customer's licenses is visible, even once the license has
+        # lapsed, so that the denial can say why; anything else answers as if it did not exist.
+        return frozenset({PULL}) if any(lic.covers_repository(repository) for lic in licenses) else frozenset()
+
+    def restricts_tags(self, principal: Principal) -> bool:
+        return principal.attributes["org_kind"] != "vendor"
+
+    async def decide_tags(self, principal: Principal, repository: str, tags: frozenset[str]) -> Decision:
+        if not self.restricts_tags(principal):
+            return ALLOWED
+        licenses = await self.customer_licenses(int(principal.attributes["org_id"]))
+        now = datetime.now(UTC)
+        denial: licensing.Denied | None = None
+        for tag in sorted(tags):
+            result = licensing.decide(licenses, repository, tag, now, warn_days=self.warn_days)
+            if isinstance(result, licensing.Allowed):
+                return Decision(True, warning=result.warning)
+            denial = denial or result
+        if denial is None:
+            return Decision(False, reason="this content is not reachable from any tag your licenses cover")
+        return Decision(False, reason=denial.reason)
+
+    async def customer_licenses(self, customer_id: int) -> tuple[licensing.License, ...]:
+        now = time.monotonic()
+        hit = self._licenses.get(customer_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        stmt = (
+            select(
+                License.id,
+                License.name,
+                License.status,
+                License.valid_from,
+                License.valid_until,
+                License.grace_days,
+                LicenseGrant.repository,
+                LicenseGrant.tags,
+            )
+            .join(LicenseGrant, LicenseGrant.license_id == License.id, isouter=True)
+            .where(License.customer_id == customer_id)
+            .order_by(License.id, LicenseGrant.id)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        licenses = _build_licenses(customer_id, rows)
+        self._licenses[customer_id] = (now + self.cache_seconds, licenses)
+        return licenses
 
 
-def _aware(value: datetime) -> datetime:
+def _build_licenses(customer_id: int, rows: Sequence[Any]) -> tuple[licensing.License, ...]:
+    grouped: dict[int, tuple[Any, list[licensing.Grant]]] = {}
+    for row in rows:
+        _, grants = grouped.setdefault(row.id, (row, []))
+        if row.repository is None:
+            continue
+        try:
+            grants.append(licensing.parse_grant(row.repository, json.loads(row.tags)))
+        except (licensing.InvalidRule, ValueError) as exc:  # stored rules were validated on write
+            log.error("license %s: unusable grant %r: %s", row.id, row.repository, exc)
+    return tuple(
+        licensing.License(
+            id=str(row.id),
+            customer_id=str(customer_id),
+            name=row.name,
+            grants=tuple(grants),
+            valid_from=_aware(row.valid_from),
+            valid_until=_aware(row.valid_until),
+            grace_days=row.grace_days,
+            status=row.status,
+        )
+        for row, grants in grouped.values()
+    )
+
+
+def _aware(value: datetime | None) -> Any:
+    if value is None:
+        return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

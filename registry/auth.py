@@ -45,6 +45,18 @@ def parse_scopes(values: Iterable[str]) -> list[Scope]:
     return scopes
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A read decision: allowed or not, why not in plain words, and a warning to pass on."""
+
+    allowed: bool
+    reason: str | None = None
+    warning: str | None = None
+
+
+ALLOWED = Decision(True)
+
+
 class AccessPolicy(Protocol):
     """Authentication and authorization decisions, provided by the application around the registry."""
 
@@ -58,4 +70,12 @@ class AccessPolicy(Protocol):
 
     async def allowed_actions(self, principal: Principal, repository: str) -> frozenset[str]:
         """Which of pull/push/delete the principal may do on `repository` (empty: hidden)."""
+        ...
+
+    def restricts_tags(self, principal: Principal) -> bool:
+        """False when the principal reads every tag of a repository it may pull (vendor staff)."""
+        ...
+
+    async def decide_tags(self, principal: Principal, repository: str, tags: frozenset[str]) -> Decision:
+        """Allowed if content reachable from any of `tags` may be read; else the plain-words reason."""
         ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.manifests import ParsedManifest
@@ -69,6 +69,28 @@ class ManifestRecord:
 _MANIFEST_COLUMNS = (manifests.c.digest, manifests.c.media_type, manifests.c.content, manifests.c.subject)
 
 
+# Walk "readable if" edges upwards from a digest: a blob or child manifest is readable if a manifest
+# holding it is; a referrer is readable if its subject is. Then collect the tags of everything reached.
+_REACH = text("""
+WITH RECURSIVE
+  repo(id) AS (SELECT id FROM repositories WHERE name = :repository),
+  edges(child, parent) AS (
+    SELECT r.digest, m.digest FROM manifest_references r JOIN manifests m ON m.id = r.manifest_id
+    WHERE m.repository_id = (SELECT id FROM repo)
+    UNION ALL
+    SELECT m.digest, m.subject FROM manifests m
+    WHERE m.repository_id = (SELECT id FROM repo) AND m.subject IS NOT NULL
+  ),
+  up(digest) AS (
+    SELECT CAST(:digest AS VARCHAR(135))
+    UNION
+    SELECT e.parent FROM edges e JOIN up ON e.child = up.digest
+  )
+SELECT DISTINCT h.tag FROM tag_history h
+WHERE h.repository_id = (SELECT id FROM repo) AND h.digest IN (SELECT digest FROM up)
+""")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -79,6 +101,8 @@ class Metadata:
         self._by_tag: LRU[tuple[str, str], ManifestRecord] = LRU(cache_size)
         self._by_digest: LRU[tuple[str, str], ManifestRecord] = LRU(cache_size)
         self._blob_sizes: LRU[tuple[str, str], int] = LRU(cache_size * 5)
+        self._reach: LRU[tuple[str, int, str], frozenset[str]] = LRU(cache_size * 5)
+        self._generation: dict[str, int] = {}  # bumped by every write to a repository
 
     # -- reads ---------------------------------------------------------------------------------
     async def manifest(self, repository: str, reference: str, *, by_digest: bool) -> ManifestRecord | None:
@@ -118,6 +142,22 @@ class Metadata:
         if size is not None:
             self._blob_sizes.put(key, size)
         return size
+
+    async def reach_tags(self, repository: str, digest: str) -> frozenset[str]:
+        """Every tag that ever pointed at `digest`, at an index or manifest containing it, or at the
+        subject it refers to: whoever may read one of these tags may read `digest`. One query."""
+        key = (repository, self._generation.get(repository, 0), digest)
+        cached = self._reach.get(key)
+        if cached is not None:
+            return cached
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(_REACH, {"repository": repository, "digest": digest})
+            tags = frozenset(rows.scalars())
+        self._reach.put(key, tags)
+        return tags
+
+    def _touched(self, repository: str) -> None:
+        self._generation[repository] = self._generation.get(repository, 0) + 1
 
     async def global_blob_size(self, digest: str) -> int | None:
         async with self.engine.connect() as conn:
@@ -267,6 +307,7 @@ class Metadata:
                 values = {"repository_id": repo_id, "name": tag, "manifest_id": manifest_id, "updated_at": now}
                 await conn.execute(upsert(conn, tags_t, ["repository_id", "name"], values))
                 await conn.execute(tag_history.insert().values(repository_id=repo_id, tag=tag, digest=digest))
+        self._touched(repository)
         record = ManifestRecord(repository, digest, parsed.media_type, content, parsed.subject)
         self._by_digest.put((repository, digest), record)
         for tag in tags:
@@ -277,6 +318,7 @@ class Metadata:
             repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
             result = await conn.execute(delete(tags_t).where(tags_t.c.repository_id == repo_id, tags_t.c.name == tag))
         self._by_tag.discard((repository, tag))
+        self._touched(repository)
         return bool(result.rowcount)
 
     async def delete_manifest(self, repository: str, digest: str) -> bool:
@@ -293,6 +335,7 @@ class Metadata:
             await conn.execute(delete(tags_t).where(tags_t.c.manifest_id == manifest_id))
             await conn.execute(delete(references).where(references.c.manifest_id == manifest_id))
             await conn.execute(delete(manifests).where(manifests.c.id == manifest_id))
+        self._touched(repository)
         self._by_digest.discard((repository, digest))
         self._by_tag.discard_where(lambda k, v: k[0] == repository and v.digest == digest)
         return True

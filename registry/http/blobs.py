@@ -9,39 +9,43 @@ from litestar import Response
 from litestar.response import Stream
 
 from registry.access import Caller, can_read
-from registry.auth import DELETE, PULL, PUSH
+from registry.auth import DELETE, PULL, PUSH, Decision
 from registry.digests import parse_digest
 from registry.errors import RegistryError
 from registry.http.common import API_VERSION, Registry, Req, empty
+from registry.http.gate import digest_decision, enforce, warning_headers
 from registry.names import Route, validate_name
 from registry.uploads import upload_headers
 
 
-async def _readable_blob(reg: Registry, request: Req, route: Route) -> tuple[Caller, str, int]:
+async def _readable_blob(reg: Registry, request: Req, route: Route) -> tuple[Caller, str, int, Decision]:
     caller = await reg.caller(request, route, PULL)
     digest = str(parse_digest(route.ref or ""))
     size = await reg.metadata.blob_size(route.name, digest) if await can_read(reg.auth, caller, route.name) else None
     if size is None:
         raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}")
-    return caller, digest, size
+    decision = await digest_decision(reg, caller, route.name, digest)
+    enforce(reg, request, caller, decision, route.name, digest)
+    return caller, digest, size, decision
 
 
 async def head_blob(reg: Registry, request: Req, route: Route) -> Response[None]:
-    _caller, digest, size = await _readable_blob(reg, request, route)
+    _caller, digest, size, decision = await _readable_blob(reg, request, route)
     headers = {
         **API_VERSION,
         "Docker-Content-Digest": digest,
         "Content-Length": str(size),
         "Content-Type": "application/octet-stream",
         "Accept-Ranges": "bytes",
+        **warning_headers(decision),
     }
     return Response(content=None, headers=headers)
 
 
 async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
-    caller, digest, size = await _readable_blob(reg, request, route)
+    caller, digest, size, decision = await _readable_blob(reg, request, route)
     parsed = parse_digest(digest)
-    headers = {**API_VERSION, "Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
+    headers = {**API_VERSION, "Docker-Content-Digest": digest, "Accept-Ranges": "bytes", **warning_headers(decision)}
     url = await reg.store.redirect_url(parsed)
     if url is not None:
         reg.emit(request, caller, "blob.get", route.name, digest=digest, bytes=size, status=307)

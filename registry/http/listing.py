@@ -12,6 +12,7 @@ from registry.auth import PULL
 from registry.digests import parse_digest
 from registry.errors import RegistryError
 from registry.http.common import API_VERSION, MAX_PAGE, Registry, Req, page_size
+from registry.http.gate import digest_decision, readable_tags
 from registry.manifests import OCI_INDEX
 from registry.names import Route
 
@@ -20,7 +21,7 @@ async def list_tags(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller = await reg.caller(request, route, PULL)
     limit, last = page_size(request), request.query_params.get("last")
     readable = await can_read(reg.auth, caller, route.name)
-    names = await reg.metadata.tags(route.name, limit, last) if readable else None
+    names = await readable_tags(reg, caller, route.name, limit, last) if readable else None
     if names is None:
         raise RegistryError("NAME_UNKNOWN", f"repository {route.name} not found")
     headers = dict(API_VERSION)
@@ -62,6 +63,8 @@ async def referrers(reg: Registry, request: Req, route: Route) -> Response[Any]:
     subject = str(parse_digest(route.ref or ""))
     artifact_type = request.query_params.get("artifactType")
     readable = await can_read(reg.auth, caller, route.name)
+    if readable:
+        readable = (await digest_decision(reg, caller, route.name, subject)).allowed
     found = await reg.metadata.referrers(route.name, subject, artifact_type) if readable else []
     headers = dict(API_VERSION)
     if artifact_type is not None:

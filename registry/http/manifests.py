@@ -7,44 +7,51 @@ from typing import Any
 from litestar import Response
 
 from registry.access import Caller, can_read
-from registry.auth import DELETE, PULL, PUSH
+from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision
 from registry.digests import digest_of, looks_like_digest, parse_digest
 from registry.errors import RegistryError
 from registry.http.common import API_VERSION, Registry, Req, empty
+from registry.http.gate import digest_decision, enforce, tag_decision, warning_headers
 from registry.manifests import MAX_MANIFEST_SIZE, parse_manifest
 from registry.metadata import ManifestRecord
 from registry.names import Route, validate_tag
 
 
-async def _readable_manifest(reg: Registry, request: Req, route: Route) -> tuple[Caller, ManifestRecord]:
+async def _readable_manifest(reg: Registry, request: Req, route: Route) -> tuple[Caller, ManifestRecord, Decision]:
     caller = await reg.caller(request, route, PULL)
     ref = route.ref or ""
-    record = None
+    record, decision = None, ALLOWED
     if await can_read(reg.auth, caller, route.name):
         if looks_like_digest(ref):
             record = await reg.metadata.manifest(route.name, str(parse_digest(ref)), by_digest=True)
+            if record is not None:
+                decision = await digest_decision(reg, caller, route.name, record.digest)
         else:
-            record = await reg.metadata.manifest(route.name, validate_tag(ref), by_digest=False)
+            decision = await tag_decision(reg, caller, route.name, validate_tag(ref))
+            enforce(reg, request, caller, decision, route.name, ref)
+            record = await reg.metadata.manifest(route.name, ref, by_digest=False)
     if record is None:
         raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref} not found in {route.name}")
+    enforce(reg, request, caller, decision, route.name, ref)
     accept = request.headers.get("accept")
     if accept and not accepts(accept, record.media_type):
         raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref} is {record.media_type}, not an accepted type")
-    return caller, record
+    return caller, record, decision
 
 
-def _headers(record: ManifestRecord) -> dict[str, str]:
+def _headers(record: ManifestRecord, decision: Decision) -> dict[str, str]:
     return {
         **API_VERSION,
         "Docker-Content-Digest": record.digest,
         "ETag": f'"{record.digest}"',
         "Content-Length": str(len(record.content)),
         "Content-Type": record.media_type,
+        **warning_headers(decision),
     }
 
 
 async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
-    caller, record = await _readable_manifest(reg, request, route)
+    caller, record, decision = await _readable_manifest(reg, request, route)
     reg.emit(
         request,
         caller,
@@ -55,11 +62,11 @@ async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[An
         media_type=record.media_type,
         bytes=len(record.content),
     )
-    return Response(content=record.content, media_type=record.media_type, headers=_headers(record))
+    return Response(content=record.content, media_type=record.media_type, headers=_headers(record, decision))
 
 
 async def head_manifest(reg: Registry, request: Req, route: Route) -> Response[None]:
-    caller, record = await _readable_manifest(reg, request, route)
+    caller, record, decision = await _readable_manifest(reg, request, route)
     reg.emit(
         request,
         caller,
@@ -69,7 +76,7 @@ async def head_manifest(reg: Registry, request: Req, route: Route) -> Response[N
         digest=record.digest,
         media_type=record.media_type,
     )
-    return Response(content=None, headers=_headers(record))
+    return Response(content=None, headers=_headers(record, decision))
 
 
 async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:

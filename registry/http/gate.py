@@ -1,0 +1,62 @@
+"""Per-reference read decisions: a tag is decided by the policy; a digest (manifest or blob) is
+readable when some tag that reaches it is (tag history, enclosing indexes, referrer subjects)."""
+
+from __future__ import annotations
+
+from registry.access import Caller
+from registry.auth import ALLOWED, Decision
+from registry.errors import RegistryError
+from registry.http.common import Registry, Req
+
+
+async def tag_decision(reg: Registry, caller: Caller, repository: str, tag: str) -> Decision:
+    policy = reg.auth.policy
+    if not policy.restricts_tags(caller.principal):
+        return ALLOWED
+    return await policy.decide_tags(caller.principal, repository, frozenset({tag}))
+
+
+async def digest_decision(reg: Registry, caller: Caller, repository: str, digest: str) -> Decision:
+    policy = reg.auth.policy
+    if not policy.restricts_tags(caller.principal):
+        return ALLOWED
+    tags = await reg.metadata.reach_tags(repository, digest)
+    return await policy.decide_tags(caller.principal, repository, tags)
+
+
+def enforce(reg: Registry, request: Req, caller: Caller, decision: Decision, repository: str, reference: str) -> None:
+    """Raise DENIED with the policy's plain-words reason, recording the denial first."""
+    if decision.allowed:
+        return
+    reason = decision.reason or "access denied"
+    reg.emit(request, caller, "denied", repository, reference=reference, status=403, reason=reason)
+    raise RegistryError("DENIED", reason)
+
+
+def warning_headers(decision: Decision) -> dict[str, str]:
+    if not decision.warning:
+        return {}
+    return {"Warning": '299 - "' + decision.warning.replace('"', "'") + '"'}
+
+
+async def readable_tags(
+    reg: Registry, caller: Caller, repository: str, limit: int | None, last: str | None
+) -> list[str] | None:
+    """A page of the tags the caller may read, in lexical order; None if the repository is unknown."""
+    policy = reg.auth.policy
+    if not policy.restricts_tags(caller.principal):
+        return await reg.metadata.tags(repository, limit, last)
+    wanted = limit if limit is not None else 1_000_000
+    batch = max(wanted, 200)
+    found: list[str] = []
+    while len(found) < wanted:
+        page = await reg.metadata.tags(repository, batch, last)
+        if page is None:
+            return None
+        for tag in page:
+            if (await policy.decide_tags(caller.principal, repository, frozenset({tag}))).allowed:
+                found.append(tag)
+        if len(page) < batch:
+            break
+        last = page[-1]
+    return found[:wanted]
