@@ -20,9 +20,16 @@ async def test_reach_tags_through_history_indexes_and_subjects(wharf):
     multi = index([(amd, "amd64"), (arm, "arm64")])
     await push_manifest(wharf, repo, "2.0.0", multi, OCI_INDEX)
     await push_blob(wharf, repo, b"{}")
-    sig = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/x.sig",
-                      "config": descriptor("application/vnd.oci.empty.v1+json", b"{}"), "layers": [],
-                      "subject": descriptor(OCI_INDEX, multi)}).encode()
+    sig = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": "application/x.sig",
+            "config": descriptor("application/vnd.oci.empty.v1+json", b"{}"),
+            "layers": [],
+            "subject": descriptor(OCI_INDEX, multi),
+        }
+    ).encode()
     await push_manifest(wharf, repo, sha256(sig), sig)
     untagged = image("reach-untagged")
     await push_image(wharf, repo, untagged)
