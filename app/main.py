@@ -8,8 +8,11 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from joserfc.jwk import ECKey
 from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from app import db
+from app.api import build_api_router
 from app.policy import WharfPolicy
 from app.settings import Settings
 from registry.access import Authenticator
@@ -60,9 +63,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     app = Litestar(
-        route_handlers=[build_router(registry), build_token_router(auth)],
+        route_handlers=[
+            build_router(registry),
+            build_token_router(auth),
+            build_api_router(engine, policy, settings.public_url),
+        ],
         lifespan=[lifespan],
-        openapi_config=None,
+        openapi_config=OpenAPIConfig(
+            title="Wharf automation API", version="1", path="/api/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
         debug=False,
     )
     app.state.settings = settings

@@ -81,5 +81,8 @@ def build_token_router(auth: Authenticator) -> Router:
         raise RegistryError("UNSUPPORTED", f"unsupported grant_type {grant_type!r}", status=400)
 
     return Router(
-        path="/", route_handlers=[token_get, token_post], exception_handlers={RegistryError: registry_error_response}
+        path="/",
+        route_handlers=[token_get, token_post],
+        exception_handlers={RegistryError: registry_error_response},
+        include_in_schema=False,
     )

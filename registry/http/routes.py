@@ -89,4 +89,5 @@ def build_router(reg: Registry) -> Router:
         path="/",
         route_handlers=[ping, v2_get, v2_head, v2_post, v2_patch, v2_put, v2_delete],
         exception_handlers=handlers,
+        include_in_schema=False,
     )

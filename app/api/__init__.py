@@ -1,0 +1,34 @@
+"""The automation API, /api/v1: JSON for vendor CI pipelines and scripts (OpenAPI at /api/schema)."""
+
+from __future__ import annotations
+
+from litestar import Router
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.api.common import EXCEPTION_HANDLERS, caller_provider, session_provider
+from app.api.customers import CustomerController, PullTokenController
+from app.api.licenses import LicenseController
+from app.api.repositories import RepositoryController
+from app.api.tokens import TokenController
+from app.policy import WharfPolicy
+
+
+def build_api_router(engine: AsyncEngine, policy: WharfPolicy, public_url: str) -> Router:
+    return Router(
+        path="/",
+        route_handlers=[
+            CustomerController,
+            PullTokenController,
+            LicenseController,
+            TokenController,
+            RepositoryController,
+        ],
+        dependencies={
+            "caller": Provide(caller_provider(policy)),
+            "session": Provide(session_provider(engine)),
+            "forget": Provide(lambda: policy.forget, sync_to_thread=False),
+            "public_url": Provide(lambda: public_url, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,77 @@
+"""What every /api/v1 handler shares: the calling API token, a database session, errors, paging."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.policy import WharfPolicy
+from app.roles import Permission, permissions
+from app.services import Invalid, NotFound
+from registry.sql import WRITE
+
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    token_id: int
+    vendor_id: int
+    vendor_slug: str
+    role: str
+
+    def require(self, permission: Permission) -> None:
+        if permission not in permissions(self.role):
+            raise PermissionDeniedException(f"the token's role '{self.role}' does not allow {permission.value}")
+
+
+def caller_provider(policy: WharfPolicy) -> Any:
+    async def provide_caller(request: Request[Any, Any, Any]) -> ApiCaller:
+        scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
+        principal = await policy.authenticate(secret.strip()) if scheme.lower() == "bearer" and secret else None
+        if principal is None:
+            raise NotAuthorizedException("an API token is required: Authorization: Bearer wharf_api_…")
+        attrs = principal.attributes
+        if attrs["org_kind"] != "vendor" or attrs["token_kind"] != "api":
+            raise PermissionDeniedException("only vendor API tokens may use the automation API")
+        return ApiCaller(int(attrs["token_id"]), int(attrs["vendor_id"]), attrs["vendor_slug"], attrs["role"])
+
+    return provide_caller
+
+
+def session_provider(engine: AsyncEngine) -> Any:
+    writer = engine.execution_options(**WRITE)
+
+    async def provide_session() -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(writer, expire_on_commit=False) as session:
+            yield session
+
+    return provide_session
+
+
+def page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    return {"items": items, "next_after": items[-1]["id"] if len(items) == limit and items else None}
+
+
+def clamp(limit: int) -> int:
+    if limit < 1:
+        raise Invalid("limit", "limit must be at least 1")
+    return min(limit, MAX_LIMIT)
+
+
+def not_found(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return Response({"status_code": 404, "detail": str(exc)}, status_code=404)
+
+
+def invalid(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, Invalid)
+    body = {"status_code": 400, "detail": exc.message, "extra": [{"key": exc.field, "message": exc.message}]}
+    return Response(body, status_code=400)
+
+
+EXCEPTION_HANDLERS = {NotFound: not_found, Invalid: invalid}

@@ -1,0 +1,148 @@
+"""/api/v1/customers: customers, their invitations and their pull tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import services
+from app.api.common import ApiCaller, clamp, page
+from app.models import Organization, Token
+from app.roles import Permission
+
+
+class CustomerIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+
+
+class InvitationIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: str
+    role: Literal["admin", "member"] = "member"
+
+
+class PullTokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    expires_at: datetime | None = None
+
+
+def customer_json(org: Organization) -> dict[str, Any]:
+    return {"id": org.id, "name": org.name, "slug": org.slug, "created_at": services.iso(org.created_at)}
+
+
+def token_json(token: Token) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "kind": token.kind,
+        "hint": token.hint,
+        "role": token.role,
+        "created_at": services.iso(token.created_at),
+        "expires_at": services.iso(token.expires_at),
+        "revoked_at": services.iso(token.revoked_at),
+        "last_used_at": services.iso(token.last_used_at),
+    }
+
+
+class CustomerController(Controller):
+    path = "/api/v1/customers"
+    tags = ["customers"]
+
+    @post("/")
+    async def create(self, data: CustomerIn, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+        caller.require(Permission.MANAGE_CUSTOMERS)
+        org = await services.create_customer(session, caller.vendor_id, data.name)
+        await session.commit()
+        await session.refresh(org)
+        return customer_json(org)
+
+    @get("/")
+    async def list_(
+        self, caller: ApiCaller, session: AsyncSession, limit: int = 50, after: int | None = None
+    ) -> dict[str, Any]:
+        caller.require(Permission.READ)
+        found = await services.customers(session, caller.vendor_id, clamp(limit), after)
+        return page([customer_json(o) for o in found], clamp(limit))
+
+    @get("/{customer_id:int}")
+    async def detail(self, customer_id: int, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+        caller.require(Permission.READ)
+        return customer_json(await services.customer(session, caller.vendor_id, customer_id))
+
+    @patch("/{customer_id:int}")
+    async def update(
+        self, customer_id: int, data: CustomerIn, caller: ApiCaller, session: AsyncSession
+    ) -> dict[str, Any]:
+        caller.require(Permission.MANAGE_CUSTOMERS)
+        org = await services.customer(session, caller.vendor_id, customer_id)
+        if not data.name.strip():
+            raise services.Invalid("name", "a customer needs a name")
+        org.name = data.name.strip()[:200]
+        await session.commit()
+        return customer_json(org)
+
+    @delete("/{customer_id:int}")
+    async def remove(self, customer_id: int, caller: ApiCaller, session: AsyncSession, forget: Any) -> None:
+        caller.require(Permission.MANAGE_CUSTOMERS)
+        await services.delete_customer(session, caller.vendor_id, customer_id)
+        await session.commit()
+        forget()
+
+    @post("/{customer_id:int}/invitations")
+    async def invite(
+        self, customer_id: int, data: InvitationIn, caller: ApiCaller, session: AsyncSession, public_url: str
+    ) -> dict[str, Any]:
+        caller.require(Permission.MANAGE_CUSTOMERS)
+        org = await services.customer(session, caller.vendor_id, customer_id)
+        invitation, secret = await services.invite(session, org.id, data.email, data.role)
+        await session.commit()
+        return {
+            "id": invitation.id,
+            "email": invitation.email,
+            "role": invitation.role,
+            "accept_url": f"{public_url}/portal/invitations/{secret}",
+            "expires_at": services.iso(invitation.expires_at),
+        }
+
+    @post("/{customer_id:int}/pull-tokens")
+    async def create_pull_token(
+        self, customer_id: int, data: PullTokenIn, caller: ApiCaller, session: AsyncSession
+    ) -> dict[str, Any]:
+        caller.require(Permission.MANAGE_CUSTOMERS)
+        org = await services.customer(session, caller.vendor_id, customer_id)
+        token, secret = await services.issue_token(
+            session, kind="pull", name=data.name, organization_id=org.id, role="pull", expires_at=data.expires_at
+        )
+        await session.commit()
+        await session.refresh(token)
+        return {**token_json(token), "token": secret}
+
+    @get("/{customer_id:int}/pull-tokens")
+    async def pull_tokens(self, customer_id: int, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+        caller.require(Permission.READ)
+        org = await services.customer(session, caller.vendor_id, customer_id)
+        found = await session.scalars(select(Token).where(Token.organization_id == org.id).order_by(Token.id))
+        return {"items": [token_json(t) for t in found]}
+
+
+class PullTokenController(Controller):
+    path = "/api/v1/pull-tokens"
+    tags = ["customers"]
+
+    @delete("/{token_id:int}")
+    async def revoke(self, token_id: int, caller: ApiCaller, session: AsyncSession, forget: Any) -> None:
+        caller.require(Permission.MANAGE_CUSTOMERS)
+        token = await session.scalar(
+            select(Token)
+            .join(Organization, Organization.id == Token.organization_id)
+            .where(Token.id == token_id, Token.kind == "pull", Organization.vendor_id == caller.vendor_id)
+        )
+        if token is None:
+            raise services.NotFound(f"pull token {token_id} not found")
+        await services.revoke_token(session, token)
+        await session.commit()
+        forget()
