@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -28,6 +29,12 @@ class ApiCaller:
     def require(self, permission: Permission) -> None:
         if permission not in permissions(self.role):
             raise PermissionDeniedException(f"the token's role '{self.role}' does not allow {permission.value}")
+
+
+Caller = NamedDependency[ApiCaller]
+Session = NamedDependency[AsyncSession]
+Forget = NamedDependency[Callable[[], None]]  # drop the policy's caches after a write
+PublicUrl = NamedDependency[str]
 
 
 def caller_provider(policy: WharfPolicy) -> Any:

@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import services
-from app.api.common import ApiCaller, clamp, page
+from app.api.common import Caller, Forget, PublicUrl, Session, clamp, page
 from app.models import Organization, Token
 from app.roles import Permission
 
@@ -53,7 +53,7 @@ class CustomerController(Controller):
     tags = ["customers"]
 
     @post("/")
-    async def create(self, data: CustomerIn, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+    async def create(self, data: JSONBody[CustomerIn], caller: Caller, session: Session) -> dict[str, Any]:
         caller.require(Permission.MANAGE_CUSTOMERS)
         org = await services.create_customer(session, caller.vendor_id, data.name)
         await session.commit()
@@ -62,20 +62,28 @@ class CustomerController(Controller):
 
     @get("/")
     async def list_(
-        self, caller: ApiCaller, session: AsyncSession, limit: int = 50, after: int | None = None
+        self,
+        caller: Caller,
+        session: Session,
+        limit: FromQuery[int] = 50,
+        after: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         caller.require(Permission.READ)
         found = await services.customers(session, caller.vendor_id, clamp(limit), after)
         return page([customer_json(o) for o in found], clamp(limit))
 
     @get("/{customer_id:int}")
-    async def detail(self, customer_id: int, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+    async def detail(self, customer_id: FromPath[int], caller: Caller, session: Session) -> dict[str, Any]:
         caller.require(Permission.READ)
         return customer_json(await services.customer(session, caller.vendor_id, customer_id))
 
     @patch("/{customer_id:int}")
     async def update(
-        self, customer_id: int, data: CustomerIn, caller: ApiCaller, session: AsyncSession
+        self,
+        customer_id: FromPath[int],
+        data: JSONBody[CustomerIn],
+        caller: Caller,
+        session: Session,
     ) -> dict[str, Any]:
         caller.require(Permission.MANAGE_CUSTOMERS)
         org = await services.customer(session, caller.vendor_id, customer_id)
@@ -86,7 +94,13 @@ class CustomerController(Controller):
         return customer_json(org)
 
     @delete("/{customer_id:int}")
-    async def remove(self, customer_id: int, caller: ApiCaller, session: AsyncSession, forget: Any) -> None:
+    async def remove(
+        self,
+        customer_id: FromPath[int],
+        caller: Caller,
+        session: Session,
+        forget: Forget,
+    ) -> None:
         caller.require(Permission.MANAGE_CUSTOMERS)
         await services.delete_customer(session, caller.vendor_id, customer_id)
         await session.commit()
@@ -94,7 +108,12 @@ class CustomerController(Controller):
 
     @post("/{customer_id:int}/invitations")
     async def invite(
-        self, customer_id: int, data: InvitationIn, caller: ApiCaller, session: AsyncSession, public_url: str
+        self,
+        customer_id: FromPath[int],
+        data: JSONBody[InvitationIn],
+        caller: Caller,
+        session: Session,
+        public_url: PublicUrl,
     ) -> dict[str, Any]:
         caller.require(Permission.MANAGE_CUSTOMERS)
         org = await services.customer(session, caller.vendor_id, customer_id)
@@ -110,7 +129,11 @@ class CustomerController(Controller):
 
     @post("/{customer_id:int}/pull-tokens")
     async def create_pull_token(
-        self, customer_id: int, data: PullTokenIn, caller: ApiCaller, session: AsyncSession
+        self,
+        customer_id: FromPath[int],
+        data: JSONBody[PullTokenIn],
+        caller: Caller,
+        session: Session,
     ) -> dict[str, Any]:
         caller.require(Permission.MANAGE_CUSTOMERS)
         org = await services.customer(session, caller.vendor_id, customer_id)
@@ -122,7 +145,7 @@ class CustomerController(Controller):
         return {**token_json(token), "token": secret}
 
     @get("/{customer_id:int}/pull-tokens")
-    async def pull_tokens(self, customer_id: int, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+    async def pull_tokens(self, customer_id: FromPath[int], caller: Caller, session: Session) -> dict[str, Any]:
         caller.require(Permission.READ)
         org = await services.customer(session, caller.vendor_id, customer_id)
         found = await session.scalars(select(Token).where(Token.organization_id == org.id).order_by(Token.id))
@@ -134,7 +157,13 @@ class PullTokenController(Controller):
     tags = ["customers"]
 
     @delete("/{token_id:int}")
-    async def revoke(self, token_id: int, caller: ApiCaller, session: AsyncSession, forget: Any) -> None:
+    async def revoke(
+        self,
+        token_id: FromPath[int],
+        caller: Caller,
+        session: Session,
+        forget: Forget,
+    ) -> None:
         caller.require(Permission.MANAGE_CUSTOMERS)
         token = await session.scalar(
             select(Token)

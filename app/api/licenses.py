@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import services
-from app.api.common import ApiCaller, clamp, page
+from app.api.common import Caller, Forget, Session, clamp, page
 from app.models import License
 from app.roles import Permission
 from app.services import GrantInput
@@ -69,7 +69,13 @@ class LicenseController(Controller):
     tags = ["licenses"]
 
     @post("/")
-    async def create(self, data: LicenseIn, caller: ApiCaller, session: AsyncSession, forget: Any) -> dict[str, Any]:
+    async def create(
+        self,
+        data: JSONBody[LicenseIn],
+        caller: Caller,
+        session: Session,
+        forget: Forget,
+    ) -> dict[str, Any]:
         caller.require(Permission.MANAGE_CUSTOMERS)
         await services.customer(session, caller.vendor_id, data.customer_id)
         if not data.name.strip():
@@ -97,11 +103,11 @@ class LicenseController(Controller):
     @get("/")
     async def list_(
         self,
-        caller: ApiCaller,
-        session: AsyncSession,
-        customer_id: int | None = None,
-        limit: int = 50,
-        after: int | None = None,
+        caller: Caller,
+        session: Session,
+        customer_id: FromQuery[int | None] = None,
+        limit: FromQuery[int] = 50,
+        after: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         caller.require(Permission.READ)
         stmt = select(License).where(License.vendor_id == caller.vendor_id).order_by(License.id).limit(clamp(limit))
@@ -114,14 +120,19 @@ class LicenseController(Controller):
         return page([license_json(lic, grants[lic.id]) for lic in found], clamp(limit))
 
     @get("/{license_id:int}")
-    async def detail(self, license_id: int, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+    async def detail(self, license_id: FromPath[int], caller: Caller, session: Session) -> dict[str, Any]:
         caller.require(Permission.READ)
         lic = await services.license_(session, caller.vendor_id, license_id)
         return license_json(lic, (await services.grants_of(session, [lic.id]))[lic.id])
 
     @patch("/{license_id:int}")
     async def update(
-        self, license_id: int, data: LicensePatch, caller: ApiCaller, session: AsyncSession, forget: Any
+        self,
+        license_id: FromPath[int],
+        data: JSONBody[LicensePatch],
+        caller: Caller,
+        session: Session,
+        forget: Forget,
     ) -> dict[str, Any]:
         caller.require(Permission.MANAGE_CUSTOMERS)
         lic = await services.license_(session, caller.vendor_id, license_id)
@@ -149,7 +160,13 @@ class LicenseController(Controller):
         return license_json(lic, (await services.grants_of(session, [lic.id]))[lic.id])
 
     @delete("/{license_id:int}")
-    async def remove(self, license_id: int, caller: ApiCaller, session: AsyncSession, forget: Any) -> None:
+    async def remove(
+        self,
+        license_id: FromPath[int],
+        caller: Caller,
+        session: Session,
+        forget: Forget,
+    ) -> None:
         caller.require(Permission.MANAGE_CUSTOMERS)
         await session.delete(await services.license_(session, caller.vendor_id, license_id))
         await session.commit()

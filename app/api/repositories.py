@@ -7,10 +7,9 @@ from typing import Any
 from litestar import Controller, get
 from litestar.params import FromPath
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import services
-from app.api.common import ApiCaller
+from app.api.common import Caller, Session
 from app.roles import Permission
 from registry.tables import Blob, Manifest, ManifestReference, Repository, Tag
 
@@ -20,7 +19,7 @@ class RepositoryController(Controller):
     tags = ["repositories"]
 
     @get("/")
-    async def list_(self, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+    async def list_(self, caller: Caller, session: Session) -> dict[str, Any]:
         caller.require(Permission.READ)
         stmt = (
             select(Repository.name, func.count(Tag.name).label("tag_count"), func.max(Tag.updated_at).label("last"))
@@ -35,7 +34,7 @@ class RepositoryController(Controller):
         }
 
     @get("/{name:path}")
-    async def tags_(self, name: FromPath[str], caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+    async def tags_(self, name: FromPath[str], caller: Caller, session: Session) -> dict[str, Any]:
         """`GET /api/v1/repositories/<name>/tags`: the tags of one repository."""
         caller.require(Permission.READ)
         repository, _, suffix = name.strip("/").rpartition("/")

@@ -8,11 +8,11 @@ from typing import Any, Literal
 import msgspec
 from litestar import Controller, delete, get, post
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import services
-from app.api.common import ApiCaller
+from app.api.common import Caller, Forget, Session
 from app.api.customers import token_json
 from app.models import Token
 from app.roles import VENDOR_ROLES, Permission, may_grant
@@ -30,7 +30,7 @@ class TokenController(Controller):
     tags = ["tokens"]
 
     @post("/")
-    async def create(self, data: TokenIn, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+    async def create(self, data: JSONBody[TokenIn], caller: Caller, session: Session) -> dict[str, Any]:
         caller.require(Permission.MANAGE_TOKENS)
         if data.role not in VENDOR_ROLES:
             raise services.Invalid("role", f"role must be one of {', '.join(VENDOR_ROLES)}")
@@ -49,13 +49,19 @@ class TokenController(Controller):
         return {**token_json(token), "token": secret}
 
     @get("/")
-    async def list_(self, caller: ApiCaller, session: AsyncSession) -> dict[str, Any]:
+    async def list_(self, caller: Caller, session: Session) -> dict[str, Any]:
         caller.require(Permission.MANAGE_TOKENS)
         found = await session.scalars(select(Token).where(Token.organization_id == caller.vendor_id).order_by(Token.id))
         return {"items": [token_json(t) for t in found]}
 
     @delete("/{token_id:int}")
-    async def revoke(self, token_id: int, caller: ApiCaller, session: AsyncSession, forget: Any) -> None:
+    async def revoke(
+        self,
+        token_id: FromPath[int],
+        caller: Caller,
+        session: Session,
+        forget: Forget,
+    ) -> None:
         caller.require(Permission.MANAGE_TOKENS)
         token = await session.scalar(
             select(Token).where(Token.id == token_id, Token.organization_id == caller.vendor_id)
