@@ -70,7 +70,7 @@ class RepositoryController(Controller):
                     "digest": r.digest,
                     "media_type": r.media_type,
                     "size": r.size + sizes.get(r.id, 0),
-                    "platforms": platforms.get(r.id, []),
+                    "platforms": sorted(platforms.get(r.id, [])),
                     "pushed_at": services.iso(r.updated_at),
                 }
                 for r in rows
