@@ -130,11 +130,20 @@ def parse_manifest(content: bytes, content_type: str | None) -> ParsedManifest:
     if "manifests" in doc:
         raise _invalid("an image manifest cannot carry a manifests array")
     blobs = [_descriptor_digest(config, "config")]
-    blobs += [_descriptor_digest(layer, f"layers[{i}]") for i, layer in enumerate(layers)]
+    for i, layer in enumerate(layers):
+        digest = _descriptor_digest(layer, f"layers[{i}]")
+        if not _is_foreign(layer):
+            blobs.append(digest)
     if artifact_type is None and isinstance(config, dict):
         # The referrers API reports config.mediaType when artifactType is absent (image-spec 1.1).
         artifact_type = config.get("mediaType")
     return ParsedManifest(media_type, tuple(dict.fromkeys(blobs)), (), subject, artifact_type, annotations)
+
+
+def _is_foreign(descriptor: dict[str, Any]) -> bool:
+    """Non-distributable (foreign) layers live elsewhere: they need not, and often cannot, be pushed."""
+    media_type = str(descriptor.get("mediaType", ""))
+    return "nondistributable" in media_type or "foreign" in media_type or bool(descriptor.get("urls"))
 
 
 def _guess_media_type(doc: dict[str, Any]) -> str:

@@ -237,6 +237,17 @@ class Metadata:
         await self.add_blob(repository, digest, size)
         return size
 
+    async def repositories_holding(self, digest: str, limit: int = 50) -> list[str]:
+        stmt = (
+            select(repositories.c.name)
+            .join(repository_blobs, repository_blobs.c.repository_id == repositories.c.id)
+            .where(repository_blobs.c.digest == digest)
+            .order_by(repositories.c.name)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(stmt)).scalars())
+
     async def unlink_blob(self, repository: str, digest: str) -> bool:
         async with write_transaction(self.engine) as conn:
             repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()

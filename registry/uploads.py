@@ -51,15 +51,7 @@ class Uploads:
     ) -> int:
         async with self._lock(upload_id):
             size = await self.size(repository, upload_id)
-            if content_range is not None:
-                start, _end = parse_content_range(content_range)
-                if start != size:
-                    raise RegistryError(
-                        "RANGE_INVALID",
-                        f"chunk starts at {start} but the upload holds {size} bytes",
-                        status=416,
-                        headers=upload_headers(repository, upload_id, size),
-                    )
+            _check_range(repository, upload_id, size, content_range)
             return await self._append(upload_id, size, chunks)
 
     async def _append(self, upload_id: str, size: int, chunks: AsyncIterable[bytes]) -> int:
@@ -79,10 +71,18 @@ class Uploads:
             await self.metadata.set_upload_size(upload_id, new_size)
         return new_size
 
-    async def finish(self, repository: str, upload_id: str, digest: Digest, chunks: AsyncIterable[bytes] | None) -> int:
+    async def finish(
+        self,
+        repository: str,
+        upload_id: str,
+        digest: Digest,
+        chunks: AsyncIterable[bytes] | None,
+        content_range: str | None = None,
+    ) -> int:
         """Append the last chunk, verify `digest`, and make the blob visible in `repository`."""
         async with self._lock(upload_id):
             size = await self.size(repository, upload_id)
+            _check_range(repository, upload_id, size, content_range)
             if chunks is not None:
                 size = await self._append(upload_id, size, chunks)
             try:
@@ -127,6 +127,20 @@ class Uploads:
 
     def _lock(self, upload_id: str) -> asyncio.Lock:
         return self._locks.setdefault(upload_id, asyncio.Lock())
+
+
+def _check_range(repository: str, upload_id: str, size: int, content_range: str | None) -> None:
+    """A chunk must start where the upload ends; otherwise 416 with the range the server holds."""
+    if content_range is None:
+        return
+    start, _end = parse_content_range(content_range)
+    if start != size:
+        raise RegistryError(
+            "RANGE_INVALID",
+            f"chunk starts at {start} but the upload holds {size} bytes",
+            status=416,
+            headers=upload_headers(repository, upload_id, size),
+        )
 
 
 def upload_headers(repository: str, upload_id: str, size: int) -> dict[str, str]:

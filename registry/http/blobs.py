@@ -107,11 +107,15 @@ async def start_upload(reg: Registry, request: Req, route: Route) -> Response[An
     await reg.auth.require(caller, route.name, PUSH)
     params = request.query_params
     mount, source = params.get("mount"), params.get("from")
-    if mount and source:
+    if mount and not source:
+        mounted = await _mount_from_anywhere(reg, caller, route.name, mount)
+    elif mount and source:
         mounted = await _try_mount(reg, caller, route.name, mount, source)
-        if mounted is not None:
-            reg.emit(request, caller, "blob.mount", route.name, digest=mounted)
-            return blob_created(route.name, mounted)
+    else:
+        mounted = None
+    if mounted is not None:
+        reg.emit(request, caller, "blob.mount", route.name, digest=mounted)
+        return blob_created(route.name, mounted)
     if params.get("digest"):
         digest = parse_digest(params["digest"])
         size = await reg.uploads.monolithic(route.name, digest, request.stream())
@@ -121,14 +125,32 @@ async def start_upload(reg: Registry, request: Req, route: Route) -> Response[An
     return empty(202, upload_headers(route.name, upload_id, 0))
 
 
+async def _mount_from_anywhere(reg: Registry, caller: Caller, repository: str, digest: str) -> str | None:
+    """A mount without `from`: link the blob from any repository holding it that the caller may read."""
+    try:
+        wanted = str(parse_digest(digest))
+    except RegistryError:
+        return None
+    for name in await reg.metadata.repositories_holding(wanted):
+        if mounted := await _try_mount(reg, caller, repository, wanted, name):
+            return mounted
+    return None
+
+
 async def _try_mount(reg: Registry, caller: Caller, repository: str, digest: str, source: str) -> str | None:
-    """Link the blob from `source` if the caller may read it there; None means: upload it instead."""
+    """Link the blob from `source` if the caller may read it there; None means: upload it instead.
+
+    The caller's principal is asked, not its bearer token's scopes: clients rarely ask for the
+    source repository's scope, and the policy still decides (a customer, a rival vendor: no).
+    """
     try:
         validate_name(source)
         wanted = str(parse_digest(digest))
     except RegistryError:
         return None
-    if PULL not in await reg.auth.actions(caller, source):
+    if PULL not in await reg.auth.policy.allowed_actions(caller.principal, source):
+        return None
+    if (await digest_decision(reg, caller, source, wanted)).allowed is False:
         return None
     return wanted if await reg.metadata.mount_blob(repository, source, wanted) is not None else None
 
@@ -148,7 +170,8 @@ async def finish_upload(reg: Registry, request: Req, route: Route) -> Response[A
     if not raw:
         raise RegistryError("DIGEST_INVALID", "the digest query parameter is required to finish an upload")
     digest = parse_digest(raw)
-    size = await reg.uploads.finish(route.name, route.ref or "", digest, request.stream())
+    content_range = request.headers.get("content-range")
+    size = await reg.uploads.finish(route.name, route.ref or "", digest, request.stream(), content_range)
     reg.emit(request, caller, "blob.put", route.name, digest=str(digest), bytes=size, status=201)
     return blob_created(route.name, str(digest))
 

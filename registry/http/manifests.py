@@ -33,7 +33,7 @@ async def _readable_manifest(reg: Registry, request: Req, route: Route) -> tuple
     if record is None:
         raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref} not found in {route.name}")
     enforce(reg, request, caller, decision, route.name, ref)
-    accept = request.headers.get("accept")
+    accept = ",".join(request.headers.getall("accept", []))  # clients may send several Accept lines
     if accept and not accepts(accept, record.media_type):
         raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref} is {record.media_type}, not an accepted type")
     return caller, record, decision
@@ -114,6 +114,8 @@ async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[An
     headers = {"Location": f"/v2/{route.name}/manifests/{digest}", "Docker-Content-Digest": digest}
     if parsed.subject:
         headers["OCI-Subject"] = parsed.subject
+    if request.query_params.getall("tag", []):
+        headers["OCI-Tag"] = ", ".join(dict.fromkeys(tags))  # confirms which `?tag=` values were applied
     return empty(201, headers)
 
 

@@ -111,3 +111,22 @@ def test_too_large():
     with pytest.raises(RegistryError) as exc:
         parse_manifest(b" " * (4 * 1024 * 1024 + 1), OCI_MANIFEST)
     assert exc.value.status == 413
+
+
+def test_non_distributable_layers_need_not_be_pushed():
+    doc = json.loads(image("foreign").manifest)
+    foreign = {
+        "mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "digest": "sha256:" + "f" * 64,
+        "size": 10,
+        "urls": ["https://example.com/layer"],
+    }
+    docker_foreign = {
+        "mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "digest": "sha256:" + "e" * 64,
+        "size": 10,
+    }
+    doc["layers"] += [foreign, docker_foreign]
+    parsed = parse_manifest(json.dumps(doc).encode(), OCI_MANIFEST)
+    assert foreign["digest"] not in parsed.blobs and docker_foreign["digest"] not in parsed.blobs
+    assert len(parsed.blobs) == 2  # config and the ordinary layer still must exist

@@ -260,7 +260,7 @@ async def test_manifest_put_with_several_tags(wharf):
         content=img.manifest,
         headers={**wharf.auth, "Content-Type": OCI_MANIFEST},
     )
-    assert r.status_code == 201
+    assert r.status_code == 201 and r.headers["oci-tag"] == "a, b, c"
     r = await wharf.client.get(f"/v2/{repo}/tags/list", headers=wharf.auth)
     assert r.json() == {"name": repo, "tags": ["a", "b", "c"]}
 
@@ -542,3 +542,43 @@ async def test_interrupted_chunk_leaves_the_upload_resumable(wharf):
     assert r.status_code == 201, r.text
     r = await wharf.client.get(f"/v2/{repo}/blobs/{sha256(first + second)}", headers=wharf.auth)
     assert r.content == first + second
+
+
+async def test_mount_without_from_finds_a_readable_source(wharf):
+    source, target = wharf.repo(), wharf.repo()
+    digest = await push_blob(wharf, source, b"anonymous mount")
+    r = await wharf.client.post(f"/v2/{target}/blobs/uploads/", params={"mount": digest}, headers=wharf.auth)
+    assert r.status_code == 201 and r.headers["location"] == f"/v2/{target}/blobs/{digest}"
+    r = await wharf.client.post(
+        f"/v2/{target}/blobs/uploads/", params={"mount": sha256(b"held nowhere")}, headers=wharf.auth
+    )
+    assert r.status_code == 202
+    # a bearer token scoped to the target alone may still mount anonymously from what its principal may read
+    other = wharf.repo()
+    r = await wharf.client.get("/token", params={"scope": f"repository:{other}:pull,push"}, headers=wharf.auth)
+    bearer = {"Authorization": f"Bearer {r.json()['token']}"}
+    r = await wharf.client.post(f"/v2/{other}/blobs/uploads/", params={"mount": digest}, headers=bearer)
+    assert r.status_code == 201
+
+
+async def test_out_of_order_final_chunk_on_put_is_refused(wharf):
+    repo, data = wharf.repo(), b"0123456789"
+    r = await wharf.client.post(f"/v2/{repo}/blobs/uploads/", headers=wharf.auth)
+    location = r.headers["location"]
+    await wharf.client.patch(location, content=data[:5], headers={**wharf.auth, "Content-Range": "0-4"})
+    r = await wharf.client.put(
+        location, params={"digest": sha256(data)}, content=data[5:], headers={**wharf.auth, "Content-Range": "7-11"}
+    )
+    assert r.status_code == 416 and r.headers["range"] == "0-4"
+    r = await wharf.client.put(
+        location, params={"digest": sha256(data)}, content=data[5:], headers={**wharf.auth, "Content-Range": "5-9"}
+    )
+    assert r.status_code == 201
+
+
+async def test_several_accept_header_lines_are_combined(wharf):
+    repo, img = wharf.repo(), image("accept-lines")
+    await push_image(wharf, repo, img, "v1")
+    headers = [("Authorization", wharf.auth["Authorization"]), ("Accept", OCI_INDEX), ("Accept", OCI_MANIFEST)]
+    r = await wharf.client.get(f"/v2/{repo}/manifests/v1", headers=headers)
+    assert r.status_code == 200 and r.content == img.manifest
