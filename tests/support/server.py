@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -28,6 +29,7 @@ class LiveServer:
     host: str  # host:port, as registry clients name it
     token: str
     env: dict[str, str]
+    log: IO[bytes]
 
     def stop(self) -> None:
         self.process.terminate()
@@ -35,6 +37,8 @@ class LiveServer:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait(10)
+        self.log.close()
 
 
 def start_server(data_dir: Path, database_url: str, vendor: str = "acme") -> LiveServer:
@@ -70,12 +74,14 @@ def start_server(data_dir: Path, database_url: str, vendor: str = "acme") -> Liv
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            log.close()
             raise RuntimeError(f"wharf serve exited: {(data_dir / 'server.log').read_text()[-2000:]}")
         try:
             if httpx.get(url + "/v2/", timeout=1).status_code == 401:
-                return LiveServer(process, url, f"127.0.0.1:{port}", token, env)
+                return LiveServer(process, url, f"127.0.0.1:{port}", token, env, log)
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
     process.kill()
+    log.close()
     raise RuntimeError("wharf serve did not answer within 30 s")

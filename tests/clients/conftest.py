@@ -1,0 +1,77 @@
+"""Real registry clients (skopeo, podman) against a live `wharf serve`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tool
+
+
+class Skopeo:
+    def __init__(self, host: str, token: str) -> None:
+        self.binary = require_tool("skopeo")
+        self.host = host
+        self.creds = f"ci:{token}"
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([self.binary, "--insecure-policy", *args], capture_output=True, text=True, timeout=300)
+        if check and result.returncode != 0:
+            raise AssertionError(f"skopeo {' '.join(args)} failed:\n{result.stderr}")
+        return result
+
+    def push(
+        self, layout: Path, tag: str, ref: str, *extra: str, creds: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run(
+            "copy",
+            *extra,
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            creds or self.creds,
+            f"oci:{layout}:{tag}",
+            f"docker://{self.host}/{ref}",
+            check=check,
+        )
+
+    def pull(
+        self, ref: str, layout: Path, tag: str, *extra: str, creds: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run(
+            "copy",
+            *extra,
+            "--src-tls-verify=false",
+            "--src-creds",
+            creds or self.creds,
+            f"docker://{self.host}/{ref}",
+            f"oci:{layout}:{tag}",
+            check=check,
+        )
+
+    def inspect(self, ref: str, *extra: str, creds: str | None = None) -> dict:
+        out = self.run(
+            "inspect", *extra, "--tls-verify=false", "--creds", creds or self.creds, f"docker://{self.host}/{ref}"
+        ).stdout
+        return json.loads(out)
+
+
+@pytest.fixture(scope="session")
+def skopeo(live_server) -> Skopeo:
+    return Skopeo(live_server.host, live_server.token)
+
+
+def unique(label: str) -> str:
+    return f"acme/{label}-{uuid.uuid4().hex[:8]}"
+
+
+def layout_manifest(layout: Path, tag: str) -> bytes:
+    """The top-level manifest bytes a layout holds for `tag`."""
+    index = json.loads((layout / "index.json").read_text())
+    for entry in index["manifests"]:
+        if entry.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+            return (layout / "blobs" / "sha256" / entry["digest"].split(":")[1]).read_bytes()
+    raise AssertionError(f"no {tag} in {layout}")
