@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -71,8 +72,8 @@ def test_bad_credentials_and_foreign_repositories_fail(skopeo, tmp_path):
 
 def test_round_trip_on_postgresql(postgres_base, tmp_path):
     name = f"wharf_clients_{tmp_path.name[-8:].replace('-', '_')}"
-    url = in_thread(__import__("asyncio").run, postgres.create_database(postgres_base, name))
-    server = start_server(tmp_path / "data", url.replace("postgresql+asyncpg", "postgresql+asyncpg"))
+    url = in_thread(asyncio.run, postgres.create_database(postgres_base, name))
+    server = start_server(tmp_path / "data", url)
     try:
         client = Skopeo(server.host, server.token)
         img = image("skopeo-pg")
@@ -83,4 +84,4 @@ def test_round_trip_on_postgresql(postgres_base, tmp_path):
         assert sha256(layout_manifest(tmp_path / "out", "v1")) == img.digest
     finally:
         server.stop()
-        in_thread(__import__("asyncio").run, postgres.drop_database(postgres_base, name))
+        in_thread(asyncio.run, postgres.drop_database(postgres_base, name))
