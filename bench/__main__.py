@@ -66,12 +66,14 @@ def measure(server: Server, action, *args) -> dict[str, float]:  # type: ignore[
 
 
 def run(rounds: int, seconds: int, workdir: Path) -> dict[str, dict[str, list[dict[str, float]]]]:
-    big, small = workdir / "big", workdir / "small"
-    sizes = {"100MiB": write_image(big, [100 * MiB]), "20x1MiB": write_image(small, [MiB] * 20)}
     servers = [start_wharf(workdir), start_reference(workdir)]
     results: dict[str, dict[str, list[dict[str, float]]]] = {s.name: {p: [] for p in PHASES} for s in servers}
     try:
         for round_ in range(rounds):
+            # Fresh random content every round: skopeo remembers where it saw a blob and would mount it
+            # from the previous round's repository instead of uploading it again.
+            big, small = workdir / f"big-{round_}", workdir / f"small-{round_}"
+            sizes = {"100MiB": write_image(big, [100 * MiB]), "20x1MiB": write_image(small, [MiB] * 20)}
             order = servers if round_ % 2 == 0 else servers[::-1]  # alternate who goes first
             for server in order:
                 r = results[server.name]
@@ -81,6 +83,8 @@ def run(rounds: int, seconds: int, workdir: Path) -> dict[str, dict[str, list[di
                 r["pull-20x1MiB"].append(measure(server, pull, f"bench/small-{round_}", workdir / "pulled"))
                 r["manifest-get"].append(measure(server, wrk, f"bench/small-{round_}", seconds))
                 print(f"round {round_ + 1}/{rounds} {server.name}: done", flush=True)
+            cleanup(big)
+            cleanup(small)
     finally:
         for server in servers:
             server.stop()
