@@ -222,11 +222,14 @@ class Metadata:
         assert repo_id is not None
         return int(repo_id)
 
-    async def add_blob(self, repository: str, digest: str, size: int) -> None:
+    async def add_blob(self, repository: str, digest: str, size: int, finished_upload: str | None = None) -> None:
+        """Record a blob in a repository (and close the upload that brought it, in the same transaction)."""
         async with write_transaction(self.engine) as conn:
             repo_id = await self._repository_id(conn, repository)
             await conn.execute(insert_ignore(conn, blobs).values(digest=digest, size=size))
             await conn.execute(insert_ignore(conn, repository_blobs).values(repository_id=repo_id, digest=digest))
+            if finished_upload is not None:
+                await conn.execute(delete(uploads_t).where(uploads_t.c.id == finished_upload))
         self._blob_sizes.put((repository, digest), size)
 
     async def mount_blob(self, repository: str, source: str, digest: str) -> int | None:

@@ -92,13 +92,13 @@ class Uploads:
                         "DIGEST_INVALID", f"content has digest {digest.algorithm}:{actual}, not {digest}"
                     )
                 await self.store.commit(upload_id, digest)
-                await self.metadata.add_blob(repository, str(digest), size)
+                await self.metadata.add_blob(repository, str(digest), size, finished_upload=upload_id)
             except BaseException:
                 await self.store.abort(upload_id)
+                await self.metadata.delete_upload(upload_id)
                 raise
             finally:
                 self._hashes.discard(upload_id)
-                await self.metadata.delete_upload(upload_id)
         self._locks.pop(upload_id, None)
         return size
 
