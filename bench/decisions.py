@@ -60,18 +60,19 @@ def main() -> None:
     licenses, sample = build(rng), tags(rng, 10_000)
     now = datetime.now(UTC)
     customer = [lic for lic in licenses if lic.customer_id == "5"]
+    repo = next(r for r in REPOSITORIES if licensing.repository_visible(customer, r, now))  # a licensed one
     it = iter(sample * 100)
 
     def one_customer() -> None:
-        licensing.decide(customer, "acme/product-3", next(it), now)
+        licensing.decide(customer, repo, next(it), now)
 
     def every_license() -> None:
-        licensing.decide(licenses, "acme/product-3", next(it), now)
+        licensing.decide(licenses, repo, next(it), now)
 
     print(f"decide, one customer ({len(customer)} licenses):  {per_call(one_customer, 20_000):8.1f} µs/call")
     print(f"decide, worst case (all 1,000 licenses):   {per_call(every_license, 500):8.1f} µs/call")
     started = time.perf_counter()
-    allowed = licensing.allowed_tags(customer, "acme/product-3", sample, now)
+    allowed = licensing.allowed_tags(customer, repo, sample, now)
     print(
         f"allowed_tags over 10,000 tags:              {(time.perf_counter() - started) * 1e3:8.1f} ms"
         f" ({len(allowed)} allowed)"
