@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio.to_thread
 from joserfc.jwk import ECKey
 from litestar import Litestar
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.template.config import TemplateConfig
 
 from app import db
 from app.api import build_api_router
 from app.policy import WharfPolicy
 from app.settings import Settings
+from portal_customer.invitations import invitation_controller
 from registry.access import Authenticator
 from registry.events import DiscardingSink
 from registry.http import Registry, build_router
@@ -24,6 +30,10 @@ from registry.storage.filesystem import FilesystemBlobStore
 from registry.token_endpoint import build_token_router
 from registry.tokens import TokenService
 from registry.uploads import Uploads
+
+log = logging.getLogger(__name__)
+LAST_USED_FLUSH_SECONDS = 30
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def _new_key() -> tuple[str, str]:
@@ -54,16 +64,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
         kid, pem = await db.signing_key_pem(engine, _new_key)
         tokens.use_key(ECKey.import_key(pem, parameters={"kid": kid}))
 
+    async def record_token_use() -> None:
+        while True:
+            await asyncio.sleep(LAST_USED_FLUSH_SECONDS)
+            try:
+                await policy.flush_last_used()
+            except Exception:  # a database hiccup must not end the loop; the next flush retries
+                log.exception("could not record token use")
+
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await startup()
+        flusher = asyncio.create_task(record_token_use())
         try:
             yield
         finally:
+            flusher.cancel()
+            try:
+                await policy.flush_last_used()
+            except Exception:
+                log.exception("could not record token use at shutdown")
             await engine.dispose()
 
     app = Litestar(
         route_handlers=[
+            invitation_controller(engine),
             build_router(registry),
             build_token_router(auth),
             build_api_router(engine, policy, settings.public_url),
@@ -72,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Wharf automation API", version="1", path="/api/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         debug=False,
     )
     app.state.settings = settings

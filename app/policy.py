@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -23,6 +23,7 @@ from app.identity import hash_secret
 from app.models import License, LicenseGrant, Organization, Token
 from app.roles import Permission, permissions
 from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision, Principal
+from registry.sql import write_transaction
 
 log = logging.getLogger(__name__)
 _ROLE_ACTIONS = {Permission.PULL: PULL, Permission.PUSH: PUSH, Permission.DELETE: DELETE}
@@ -37,6 +38,7 @@ class WharfPolicy:
         self._by_hash: dict[str, tuple[float, Principal | None]] = {}
         self._by_subject: dict[str, tuple[float, Principal | None]] = {}
         self._licenses: dict[int, tuple[float, tuple[licensing.License, ...]]] = {}
+        self._last_used: dict[int, datetime] = {}  # token id -> last use, written by flush_last_used()
 
     def forget(self) -> None:
         """Drop every cached answer (called after writes on this node; other nodes expire theirs)."""
@@ -46,13 +48,28 @@ class WharfPolicy:
 
     # -- who ------------------------------------------------------------------------------------
     async def authenticate(self, secret: str) -> Principal | None:
-        return await self._cached_principal(self._by_hash, hash_secret(secret), Token.secret_hash)
+        return self._used(await self._cached_principal(self._by_hash, hash_secret(secret), Token.secret_hash))
 
     async def resolve(self, subject: str) -> Principal | None:
         kind, _, raw_id = subject.partition(":")
         if kind != "token" or not raw_id.isdigit():
             return None
-        return await self._cached_principal(self._by_subject, subject, Token.id, int(raw_id))
+        return self._used(await self._cached_principal(self._by_subject, subject, Token.id, int(raw_id)))
+
+    def _used(self, principal: Principal | None) -> Principal | None:
+        if principal is not None:
+            self._last_used[int(principal.attributes["token_id"])] = datetime.now(UTC)
+        return principal
+
+    async def flush_last_used(self) -> int:
+        """Write the tokens' last-use times gathered in memory: one batch, never on a request's path."""
+        pending, self._last_used = self._last_used, {}
+        if pending:
+            tokens = cast(Table, Token.__table__)
+            stmt = update(tokens).where(tokens.c.id == bindparam("token_id")).values(last_used_at=bindparam("at"))
+            async with write_transaction(self.engine) as conn:
+                await conn.execute(stmt, [{"token_id": k, "at": v} for k, v in pending.items()])
+        return len(pending)
 
     async def _cached_principal(
         self, cache: dict[str, tuple[float, Principal | None]], key: str, column: object, value: object = None

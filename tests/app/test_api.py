@@ -211,3 +211,16 @@ async def test_openapi_schema_is_served(wharf):
     paths = r.json()["paths"]
     assert "/api/v1/customers" in paths and "/api/v1/licenses/{license_id}" in paths
     assert not any(p.startswith("/v2") or p == "/token" for p in paths)
+
+
+async def test_pull_token_last_use_is_recorded_off_the_request_path(wharf, api, count_queries):
+    customer = await api.post("/customers", {"name": "Last Used"})
+    token = await api.post(f"/customers/{customer['id']}/pull-tokens", {"name": "ci"})
+    count_queries.statements.clear()
+    assert (await wharf.client.get("/v2/", headers={"Authorization": basic("x", token["token"])})).status_code == 200
+    assert not [s for s in count_queries.statements if s.lstrip().upper().startswith("UPDATE")]
+    listed = await api.get(f"/customers/{customer['id']}/pull-tokens")
+    assert listed["items"][0]["last_used_at"] is None
+    assert await wharf.app.state.registry.auth.policy.flush_last_used() >= 1
+    listed = await api.get(f"/customers/{customer['id']}/pull-tokens")
+    assert listed["items"][0]["last_used_at"] is not None

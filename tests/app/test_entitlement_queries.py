@@ -12,10 +12,14 @@ async def test_customer_manifest_and_blob_get_queries(wharf, count_queries):
     await push_image(wharf, repo, img, "1.2.0")
     api = {"Authorization": f"Bearer {wharf.token}"}
     customer = (await wharf.client.post("/api/v1/customers", json={"name": "Counted"}, headers=api)).json()
-    await wharf.client.post("/api/v1/licenses", headers=api, json={
-        "customer_id": customer["id"], "name": "Counted", "grants": [{"repository": repo, "tags": ["^1"]}]})
-    token = (await wharf.client.post(f"/api/v1/customers/{customer['id']}/pull-tokens", json={"name": "c"},
-                                     headers=api)).json()["token"]
+    await wharf.client.post(
+        "/api/v1/licenses",
+        headers=api,
+        json={"customer_id": customer["id"], "name": "Counted", "grants": [{"repository": repo, "tags": ["^1"]}]},
+    )
+    token = (
+        await wharf.client.post(f"/api/v1/customers/{customer['id']}/pull-tokens", json={"name": "c"}, headers=api)
+    ).json()["token"]
     auth = {"Authorization": basic("x", token)}
     policy = wharf.app.state.registry.auth.policy
     saved, policy.cache_seconds = policy.cache_seconds, 60.0
