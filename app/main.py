@@ -11,9 +11,9 @@ from pathlib import Path
 import anyio.to_thread
 from joserfc.jwk import ECKey
 from litestar import Litestar
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from app import db
