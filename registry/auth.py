@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 PULL, PUSH, DELETE = "pull", "push", "delete"
-CATALOG = "registry:catalog"
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,15 +159,6 @@ class Metadata:
     def _touched(self, repository: str) -> None:
         self._generation[repository] = self._generation.get(repository, 0) + 1
 
-    async def global_blob_size(self, digest: str) -> int | None:
-        async with self.engine.connect() as conn:
-            return (await conn.execute(select(blobs.c.size).where(blobs.c.digest == digest))).scalar()
-
-    async def repository_exists(self, repository: str) -> bool:
-        async with self.engine.connect() as conn:
-            stmt = select(repositories.c.id).where(repositories.c.name == repository)
-            return (await conn.execute(stmt)).first() is not None
-
     async def tags(self, repository: str, limit: int | None, last: str | None) -> list[str] | None:
         """Tag names in lexical order after `last`; None if the repository does not exist."""
         async with self.engine.connect() as conn:
