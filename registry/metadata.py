@@ -103,6 +103,7 @@ class Metadata:
         self._blob_sizes: LRU[tuple[str, str], int] = LRU(cache_size * 5)
         self._reach: LRU[tuple[str, int, str], frozenset[str]] = LRU(cache_size * 5)
         self._generation: dict[str, int] = {}  # bumped by every write to a repository
+        self._repository_ids: dict[str, int] = {}
 
     # -- reads ---------------------------------------------------------------------------------
     async def manifest(self, repository: str, reference: str, *, by_digest: bool) -> ManifestRecord | None:
@@ -208,9 +209,16 @@ class Metadata:
 
     # -- writes --------------------------------------------------------------------------------
     async def _repository_id(self, conn: AsyncConnection, repository: str) -> int:
-        await conn.execute(insert_ignore(conn, repositories).values(name=repository))
+        """The repository's id, creating the row on first use. Ids never change and repositories are
+        never deleted, so the answer is kept for the life of the process."""
+        known = self._repository_ids.get(repository)
+        if known is not None:
+            return known
+        created = await conn.execute(insert_ignore(conn, repositories).values(name=repository))
         repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
         assert repo_id is not None
+        if not created.rowcount:  # a committed row: safe to keep (ours could still roll back)
+            self._repository_ids[repository] = int(repo_id)
         return int(repo_id)
 
     async def add_blob(self, repository: str, digest: str, size: int, finished_upload: str | None = None) -> None:
