@@ -137,6 +137,14 @@ class WharfPolicy:
         # lapsed, so that the denial can say why; anything else answers as if it did not exist.
         return frozenset({PULL}) if any(lic.covers_repository(repository) for lic in licenses) else frozenset()
 
+    async def lists_repository(self, principal: Principal, repository: str) -> bool:
+        if principal.attributes["org_kind"] == "vendor":
+            return PULL in await self.allowed_actions(principal, repository)
+        if not repository.startswith(principal.attributes["vendor_slug"] + "/"):
+            return False
+        licenses = await self.customer_licenses(int(principal.attributes["org_id"]))
+        return licensing.repository_visible(licenses, repository, datetime.now(UTC))
+
     def restricts_tags(self, principal: Principal) -> bool:
         return principal.attributes["org_kind"] != "vendor"
 

@@ -71,6 +71,11 @@ class AccessPolicy(Protocol):
         """Which of pull/push/delete the principal may do on `repository` (empty: hidden)."""
         ...
 
+    async def lists_repository(self, principal: Principal, repository: str) -> bool:
+        """Whether `_catalog` shows the repository: it may be addressable (to explain a denial) yet
+        not listed, as when the only license naming it has lapsed."""
+        ...
+
     def restricts_tags(self, principal: Principal) -> bool:
         """False when the principal reads every tag of a repository it may pull (vendor staff)."""
         ...

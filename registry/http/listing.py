@@ -50,7 +50,7 @@ async def _visible_repositories(reg: Registry, caller: Caller, limit: int, last:
     while len(names) < limit:
         page = await reg.metadata.repositories(batch, last)
         for name in page:
-            if PULL in await reg.auth.policy.allowed_actions(caller.principal, name):
+            if await reg.auth.policy.lists_repository(caller.principal, name):
                 names.append(name)
         if len(page) < batch:
             break

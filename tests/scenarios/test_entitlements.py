@@ -300,6 +300,7 @@ def test_changes_bite_within_seconds_even_for_issued_jwts(world, record_property
     world.patch_license(valid_until=(datetime.now(UTC) - timedelta(days=1)).isoformat())
     delays["expiry"] = eventually(lambda: c.get(url).status_code == 403)
     assert "expired on" in c.get(url).json()["errors"][0]["message"]
+    assert c.get("/v2/_catalog").json()["repositories"] == []  # addressable to explain, but not listed
     world.patch_license(valid_until=None)
     eventually(lambda: c.get(url).status_code == 200)
 
