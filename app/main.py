@@ -18,11 +18,12 @@ from litestar.template.config import TemplateConfig
 
 from app import db
 from app.api import build_api_router
+from app.audit.spool import Spool
+from app.audit.writer import SpoolWriter
 from app.policy import WharfPolicy
 from app.settings import Settings
 from portal_customer.invitations import invitation_controller
 from registry.access import Authenticator
-from registry.events import DiscardingSink
 from registry.http import Registry, build_router
 from registry.metadata import Metadata
 from registry.sql import create_engine
@@ -56,7 +57,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         access_ttl=settings.registry.token_ttl,
     )
     auth = Authenticator(policy, tokens, realm=f"{settings.public_url}/token")
-    registry = Registry(metadata, store, Uploads(metadata, store), auth, DiscardingSink())
+    spool = Spool(settings.spool_dir)
+    writer = SpoolWriter(spool, engine)
+    registry = Registry(metadata, store, Uploads(metadata, store), auth, spool)
 
     async def startup() -> None:
         if settings.database.auto_migrate:
@@ -76,10 +79,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await startup()
         flusher = asyncio.create_task(record_token_use())
+        audit = asyncio.create_task(writer.run())  # also replays what a previous run left in the spool
         try:
             yield
         finally:
             flusher.cancel()
+            audit.cancel()
+            await writer.stop()
+            spool.close()
             try:
                 await policy.flush_last_used()
             except Exception:
@@ -103,4 +110,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.settings = settings
     app.state.registry = registry
     app.state.startup = startup
+    app.state.audit_writer = writer
     return app

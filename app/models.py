@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from registry.tables import NAMING
@@ -106,3 +106,26 @@ class Invitation(Base):
     created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DownloadEvent(Base):
+    """One registry read (or denial, push, delete) as recorded from the spool; `id` makes inserts idempotent."""
+
+    __tablename__ = "download_events"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    vendor_id: Mapped[int | None] = mapped_column(Integer)
+    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    license_id: Mapped[int | None] = mapped_column(Integer)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    repository: Mapped[str] = mapped_column(String(255))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    digest: Mapped[str | None] = mapped_column(String(135))
+    media_type: Mapped[str | None] = mapped_column(String(255))
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_download_events_vendor_at", "vendor_id", "at"),)

@@ -157,7 +157,7 @@ class WharfPolicy:
         for tag in sorted(tags):
             result = licensing.decide(licenses, repository, tag, now, warn_days=self.warn_days)
             if isinstance(result, licensing.Allowed):
-                return Decision(True, warning=result.warning)
+                return Decision(True, warning=result.warning, license=result.license_id)
             denial = denial or result
         if denial is None:
             return Decision(False, reason="this content is not reachable from any tag your licenses cover")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,7 +22,9 @@ class ServerSettings:
     public_url: str = field(default_factory=lambda: _env("WHARF_PUBLIC_URL", ""))
     """WHARF_PUBLIC_URL: the URL clients use (token realm, links); defaults to http://host:port."""
     data_dir: Path = field(default_factory=lambda: Path(_env("WHARF_DATA_DIR", "wharf-data")))
-    """WHARF_DATA_DIR: where the embedded database and filesystem blobs live."""
+    """WHARF_DATA_DIR: where the embedded database, filesystem blobs and the audit spool live."""
+    node_name: str = field(default_factory=lambda: _env("WHARF_NODE_NAME", ""))
+    """WHARF_NODE_NAME: this process's name for its own audit spool; default <hostname>-<port>."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ class Settings:
     def service(self) -> str:
         """The token `service` / JWT audience: the registry's host[:port] as clients see it."""
         return urlsplit(self.public_url).netloc
+
+    @property
+    def spool_dir(self) -> Path:
+        node = self.server.node_name or f"{socket.gethostname()}-{self.server.port}"
+        return self.server.data_dir / "spool" / node
 
     @property
     def database_url(self) -> str:

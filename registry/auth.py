@@ -51,6 +51,7 @@ class Decision:
     allowed: bool
     reason: str | None = None
     warning: str | None = None
+    license: str | None = None  # the policy's name for what allowed it, recorded with the read
 
 
 ALLOWED = Decision(True)

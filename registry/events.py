@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -20,6 +21,8 @@ class RegistryEvent:
     reason: str | None = None
     client_ip: str | None = None
     user_agent: str | None = None
+    license: str | None = None  # what the policy said allowed the read (Decision.license)
+    actor: Mapping[str, str] = field(default_factory=dict)  # the principal's attributes, opaque here
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

@@ -48,7 +48,9 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
     headers = {**API_VERSION, "Docker-Content-Digest": digest, "Accept-Ranges": "bytes", **warning_headers(decision)}
     url = await reg.store.redirect_url(parsed)
     if url is not None:
-        reg.emit(request, caller, "blob.get", route.name, digest=digest, bytes=size, status=307)
+        reg.emit(
+            request, caller, "blob.get", route.name, license=decision.license, digest=digest, bytes=size, status=307
+        )
         return Response(content=b"", status_code=307, headers={**headers, "Location": url})
     start, end, status = 0, size - 1, 200
     range_header = request.headers.get("range")
@@ -73,7 +75,16 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
                     sent += len(chunk)
                     yield chunk
         finally:  # also when the client goes away: the event records the bytes actually sent
-            reg.emit(request, caller, "blob.get", route.name, digest=digest, bytes=sent, status=status)
+            reg.emit(
+                request,
+                caller,
+                "blob.get",
+                route.name,
+                license=decision.license,
+                digest=digest,
+                bytes=sent,
+                status=status,
+            )
 
     return Stream(body(), status_code=status, media_type="application/octet-stream", headers=headers)
 

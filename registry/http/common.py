@@ -41,6 +41,7 @@ class Registry:
                 action=action,
                 repository=repository,
                 subject=caller.principal.subject,
+                actor=caller.principal.attributes,
                 client_ip=request.client.host if request.client else None,
                 user_agent=request.headers.get("user-agent"),
                 **fields,
