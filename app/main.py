@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from ipaddress import ip_network
 from pathlib import Path
 
 import anyio.to_thread
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     auth = Authenticator(policy, tokens, realm=f"{settings.public_url}/token")
     spool = Spool(settings.spool_dir)
     writer = SpoolWriter(spool, engine)
-    registry = Registry(metadata, store, Uploads(metadata, store), auth, spool)
+    proxies = tuple(ip_network(p.strip()) for p in settings.registry.trusted_proxies.split(",") if p.strip())
+    registry = Registry(metadata, store, Uploads(metadata, store), auth, spool, proxies)
 
     async def startup() -> None:
         if settings.database.auto_migrate:

@@ -47,6 +47,8 @@ class StorageSettings:
 class RegistrySettings:
     token_ttl: int = field(default_factory=lambda: int(_env("WHARF_TOKEN_TTL", "300")))
     """WHARF_TOKEN_TTL: lifetime in seconds of registry bearer tokens."""
+    trusted_proxies: str = field(default_factory=lambda: _env("WHARF_TRUSTED_PROXIES", ""))
+    """WHARF_TRUSTED_PROXIES: comma-separated addresses or CIDRs whose X-Forwarded-For is believed."""
     credential_cache_seconds: float = field(default_factory=lambda: float(_env("WHARF_CREDENTIAL_CACHE_SECONDS", "2")))
     """WHARF_CREDENTIAL_CACHE_SECONDS: how long a verified token secret is trusted before re-checking."""
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.api.common import EXCEPTION_HANDLERS, caller_provider, session_provider
 from app.api.customers import CustomerController, PullTokenController
 from app.api.licenses import LicenseController
+from app.api.pulls import PullController
 from app.api.repositories import RepositoryController
 from app.api.tokens import TokenController
 from app.policy import WharfPolicy
@@ -23,12 +24,14 @@ def build_api_router(engine: AsyncEngine, policy: WharfPolicy, public_url: str) 
             LicenseController,
             TokenController,
             RepositoryController,
+            PullController,
         ],
         dependencies={
             "caller": Provide(caller_provider(policy)),
             "session": Provide(session_provider(engine)),
             "forget": Provide(lambda: policy.forget, sync_to_thread=False),
             "public_url": Provide(lambda: public_url, sync_to_thread=False),
+            "engine": Provide(lambda: engine, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )

@@ -35,6 +35,7 @@ Caller = NamedDependency[ApiCaller]
 Session = NamedDependency[AsyncSession]
 Forget = NamedDependency[Callable[[], None]]  # drop the policy's caches after a write
 PublicUrl = NamedDependency[str]
+Engine = NamedDependency[AsyncEngine]  # for streams that outlive the request's session
 
 
 def caller_provider(policy: WharfPolicy) -> Any:

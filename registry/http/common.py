@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from litestar import Request, Response
@@ -30,6 +31,7 @@ class Registry:
     uploads: Uploads
     auth: Authenticator
     events: EventSink
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
 
     async def caller(self, request: Req, route: Route | None, action: str) -> Caller:
         scope = f"repository:{route.name}:{action}" if route else None
@@ -42,11 +44,30 @@ class Registry:
                 repository=repository,
                 subject=caller.principal.subject,
                 actor=caller.principal.attributes,
-                client_ip=request.client.host if request.client else None,
+                client_ip=client_ip(request, self.trusted_proxies),
                 user_agent=request.headers.get("user-agent"),
                 **fields,
             )
         )
+
+
+def client_ip(request: Req, trusted: tuple[IPv4Network | IPv6Network, ...]) -> str | None:
+    """The peer's address, or, when the peer is a trusted proxy, the right-most X-Forwarded-For hop
+    that is not itself a trusted proxy. Untrusted peers cannot choose the address recorded."""
+    peer = request.client.host if request.client else None
+    hops = [h.strip() for h in ",".join(request.headers.getall("x-forwarded-for", [])).split(",") if h.strip()]
+    address = peer
+    while address is not None and _trusted(address, trusted) and hops:
+        address = hops.pop()
+    return address
+
+
+def _trusted(address: str, trusted: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
 
 
 def route_of(rest: str) -> Route:

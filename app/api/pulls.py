@@ -1,0 +1,177 @@
+"""/api/v1/pulls: the download events, filtered and paged, and their streamed CSV/JSON export."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, Literal
+
+from litestar import Controller, get
+from litestar.params import FromQuery
+from litestar.response import Stream
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import services
+from app.api.common import Caller, Engine, Session, clamp
+from app.models import DownloadEvent
+from app.roles import Permission
+
+# The export's columns, in order: the one documented schema of a download event (docs/audit.md).
+COLUMNS = (
+    "id",
+    "at",
+    "action",
+    "vendor_id",
+    "customer_id",
+    "license_id",
+    "token_id",
+    "repository",
+    "reference",
+    "digest",
+    "media_type",
+    "bytes",
+    "status",
+    "reason",
+    "client_ip",
+    "user_agent",
+)
+_COLUMNS = [getattr(DownloadEvent, c) for c in COLUMNS]
+
+
+def event_json(row: Any) -> dict[str, Any]:
+    return {c: (services.iso(getattr(row, c)) if c == "at" else getattr(row, c)) for c in COLUMNS}
+
+
+def _filtered(
+    vendor_id: int,
+    since: datetime | None,
+    until: datetime | None,
+    customer_id: int | None,
+    license_id: int | None,
+    repository: str | None,
+    tag: str | None,
+    decision: str | None,
+) -> Select[Any]:
+    stmt = select(*_COLUMNS).where(DownloadEvent.vendor_id == vendor_id)
+    if since is not None:
+        stmt = stmt.where(DownloadEvent.at >= services.aware(since))
+    if until is not None:
+        stmt = stmt.where(DownloadEvent.at < services.aware(until))
+    for column, value in (
+        (DownloadEvent.customer_id, customer_id),
+        (DownloadEvent.license_id, license_id),
+        (DownloadEvent.repository, repository),
+        (DownloadEvent.reference, tag),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if decision == "denied":
+        stmt = stmt.where(DownloadEvent.action == "denied")
+    elif decision == "allowed":
+        stmt = stmt.where(DownloadEvent.action != "denied", DownloadEvent.status < 400)
+    return stmt
+
+
+def _cursor(row: Any) -> str:
+    return base64.urlsafe_b64encode(f"{services.iso(row.at)}|{row.id}".encode()).decode()
+
+
+def _after_cursor(stmt: Select[Any], cursor: str) -> Select[Any]:
+    try:
+        at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        raise services.Invalid("cursor", "cursor is not one this API returned") from None
+    return stmt.where(or_(DownloadEvent.at < when, and_(DownloadEvent.at == when, DownloadEvent.id < event_id)))
+
+
+class PullController(Controller):
+    path = "/api/v1/pulls"
+    tags = ["downloads"]
+
+    @get("/")
+    async def list_(
+        self,
+        caller: Caller,
+        session: Session,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        customer_id: FromQuery[int | None] = None,
+        license_id: FromQuery[int | None] = None,
+        repository: FromQuery[str | None] = None,
+        tag: FromQuery[str | None] = None,
+        decision: FromQuery[Literal["allowed", "denied"] | None] = None,
+        limit: FromQuery[int] = 100,
+        cursor: FromQuery[str | None] = None,
+    ) -> dict[str, Any]:
+        """Newest first; pass `next_cursor` back as `cursor` for the next page."""
+        caller.require(Permission.READ)
+        stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
+        if cursor:
+            stmt = _after_cursor(stmt, cursor)
+        rows = (
+            await session.execute(stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc()).limit(clamp(limit)))
+        ).all()
+        next_cursor = _cursor(rows[-1]) if len(rows) == clamp(limit) else None
+        return {"items": [event_json(r) for r in rows], "next_cursor": next_cursor}
+
+    @get("/export")
+    async def export(
+        self,
+        caller: Caller,
+        engine: Engine,
+        format: FromQuery[Literal["csv", "json"]] = "csv",
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        customer_id: FromQuery[int | None] = None,
+        license_id: FromQuery[int | None] = None,
+        repository: FromQuery[str | None] = None,
+        tag: FromQuery[str | None] = None,
+        decision: FromQuery[Literal["allowed", "denied"] | None] = None,
+    ) -> Stream:
+        """Every matching event, oldest first, streamed with a server-side cursor: no row cap, flat memory."""
+        caller.require(Permission.READ)
+        stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
+        stmt = stmt.order_by(DownloadEvent.at, DownloadEvent.id).execution_options(yield_per=1000)
+        body = _csv(engine, stmt) if format == "csv" else _json(engine, stmt)
+        name = f"pulls-{services.utcnow():%Y%m%dT%H%M%SZ}.{format}"
+        return Stream(
+            body,
+            media_type="text/csv" if format == "csv" else "application/json",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+
+async def _partitions(engine: AsyncEngine, stmt: Select[Any]) -> AsyncIterator[list[Any]]:
+    async with engine.connect() as conn:
+        result = await conn.stream(stmt)
+        async for partition in result.partitions(1000):
+            yield list(partition)
+
+
+async def _csv(engine: AsyncEngine, stmt: Select[Any]) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    async for rows in _partitions(engine, stmt):
+        writer.writerows([[v if v is not None else "" for v in event_json(r).values()] for r in rows])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+async def _json(engine: AsyncEngine, stmt: Select[Any]) -> AsyncIterator[bytes]:
+    yield b"["
+    first = True
+    async for rows in _partitions(engine, stmt):
+        chunk = ",".join(json.dumps(event_json(r)) for r in rows)
+        yield (chunk if first else "," + chunk).encode()
+        first = False
+    yield b"]"
