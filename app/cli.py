@@ -91,3 +91,31 @@ def bootstrap(slug: str, email: str, password: str, data_dir: Path | None) -> No
         sys.exit(2)
     click.echo(f"Vendor {slug!r} created with admin {email}. API token (shown once; it can push and pull):", err=True)
     click.echo(token)
+
+
+@main.group()
+def audit() -> None:
+    """Download audit commands."""
+
+
+@audit.command("prune")
+@click.option("--days", type=int, help="Keep this many days (default: WHARF_EVENT_RETENTION_DAYS; 0 keeps all).")
+def audit_prune(days: int | None) -> None:
+    """Delete raw download events older than the retention period."""
+    from app.audit.retention import prune
+    from registry.sql import create_engine
+
+    settings = Settings()
+    keep = settings.audit.event_retention_days if days is None else days
+    if keep <= 0:
+        click.echo("retention is 'forever' (0 days): nothing deleted", err=True)
+        return
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return await prune(engine, keep)
+        finally:
+            await engine.dispose()
+
+    click.echo(f"deleted {asyncio.run(run())} download events older than {keep} days", err=True)

@@ -54,11 +54,18 @@ class RegistrySettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    event_retention_days: int = field(default_factory=lambda: int(_env("WHARF_EVENT_RETENTION_DAYS", "0")))
+    """WHARF_EVENT_RETENTION_DAYS: keep raw download events this many days (0: forever); `wharf audit prune`."""
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     @property
     def public_url(self) -> str:

@@ -71,3 +71,22 @@ def test_settings_read_the_environment(monkeypatch, tmp_path):
     assert settings.server.port == 6000
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'wharf.db'}"
     assert settings.storage_path == tmp_path / "storage"
+
+
+def test_audit_prune_applies_the_retention(tmp_path):
+    import sqlite3
+
+    assert run("db", "upgrade", data_dir=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "wharf.db") as conn:
+        for event_id, age in (("old", 40), ("recent", 5)):
+            conn.execute(
+                "INSERT INTO download_events (id, at, action, repository, bytes, status) "
+                "VALUES (?, datetime('now', ?), 'manifest.get', 'acme/app', 0, 200)",
+                (event_id, f"-{age} days"),
+            )
+    forever = run("audit", "prune", data_dir=tmp_path)
+    assert forever.returncode == 0 and "nothing deleted" in forever.stderr
+    pruned = run("audit", "prune", data_dir=tmp_path, WHARF_EVENT_RETENTION_DAYS="30")
+    assert pruned.returncode == 0 and "deleted 1 " in pruned.stderr
+    with sqlite3.connect(tmp_path / "wharf.db") as conn:
+        assert [row[0] for row in conn.execute("SELECT id FROM download_events")] == ["recent"]
