@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -28,6 +29,8 @@ from registry.sql import write_transaction
 log = logging.getLogger(__name__)
 _ROLE_ACTIONS = {Permission.PULL: PULL, Permission.PUSH: PUSH, Permission.DELETE: DELETE}
 Vendor = aliased(Organization)
+# While the database is away, pulls go on with the last answers known (the audit spool keeps the record).
+DB_UNREACHABLE = (DBAPIError, OSError)
 
 
 class WharfPolicy:
@@ -78,7 +81,13 @@ class WharfPolicy:
         hit = cache.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        principal = await self._load_principal(column, key if value is None else value)
+        try:
+            principal = await self._load_principal(column, key if value is None else value)
+        except DB_UNREACHABLE:
+            if hit is None:
+                raise
+            log.warning("database unreachable: using the last known answer for a token")
+            return hit[1]
         if len(cache) > 100_000:
             cache.clear()
         cache[key] = (now + self.cache_seconds, principal)
@@ -183,8 +192,14 @@ class WharfPolicy:
             .where(License.customer_id == customer_id)
             .order_by(License.id, LicenseGrant.id)
         )
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
+        try:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(stmt)).all()
+        except DB_UNREACHABLE:
+            if hit is None:
+                raise
+            log.warning("database unreachable: using the last known licenses of customer %s", customer_id)
+            return hit[1]
         licenses = _build_licenses(customer_id, rows)
         self._licenses[customer_id] = (now + self.cache_seconds, licenses)
         return licenses

@@ -41,31 +41,59 @@ def _bin(name: str) -> str:
     return found
 
 
+class Cluster:
+    """A PostgreSQL cluster in a temporary directory, which a test may stop and start again."""
+
+    def __init__(self) -> None:
+        self.root = tempfile.mkdtemp(prefix="wharf-pg-")
+        self.port = _free_port()
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        self.data = os.path.join(self.root, "data")
+        subprocess.run(
+            [*self.prefix, _bin("initdb"), "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync"],
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            [
+                *self.prefix,
+                _bin("pg_ctl"),
+                "-D",
+                self.data,
+                "-o",
+                options,
+                "-l",
+                os.path.join(self.root, "log"),
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run([*self.prefix, _bin("pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop"], capture_output=True)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextmanager
 def throwaway_cluster() -> Iterator[str]:
-    root = tempfile.mkdtemp(prefix="wharf-pg-")
-    port = _free_port()
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data = os.path.join(root, "data")
-    subprocess.run(
-        [*prefix, _bin("initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*prefix, _bin("pg_ctl"), "-D", data, "-o", options, "-l", os.path.join(root, "log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
+    cluster = Cluster()
+    cluster.start()
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}"
+        yield cluster.url
     finally:
-        subprocess.run([*prefix, _bin("pg_ctl"), "-D", data, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
 
 
 async def server_url(stack: list[object]) -> str:
