@@ -12,6 +12,7 @@ from app.api.licenses import LicenseController
 from app.api.pulls import PullController
 from app.api.repositories import RepositoryController
 from app.api.tokens import TokenController
+from app.api.usage import UsageController
 from app.policy import WharfPolicy
 
 
@@ -25,6 +26,7 @@ def build_api_router(engine: AsyncEngine, policy: WharfPolicy, public_url: str) 
             TokenController,
             RepositoryController,
             PullController,
+            UsageController,
         ],
         dependencies={
             "caller": Provide(caller_provider(policy)),
