@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             invitation_controller(engine),
             build_router(registry),
             build_token_router(auth),
-            build_api_router(engine, policy, settings.public_url),
+            build_api_router(engine, policy, settings.public_url, proxies),
         ],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

@@ -129,3 +129,20 @@ class DownloadEvent(Base):
     client_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_download_events_vendor_at", "vendor_id", "at"),)
+
+
+class AdminAuditEntry(Base):
+    """A change made by vendor staff or their tokens, written in the same transaction as the change."""
+
+    __tablename__ = "admin_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = _created()
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(200))  # e.g. "token:12 (ci)"
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))  # customer.create, license.update, token.revoke, ...
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[str | None] = mapped_column(Text)  # JSON, never a secret
+    after: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_admin_audit_vendor_at", "vendor_id", "at"),)

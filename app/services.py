@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import licensing
 from app.identity import hash_secret, new_secret
-from app.models import Invitation, License, LicenseGrant, Organization, Token
+from app.models import AdminAuditEntry, Invitation, License, LicenseGrant, Organization, Token
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -203,3 +203,30 @@ async def invite(session: AsyncSession, organization_id: int, email: str, role: 
 
 def iso(value: datetime | None) -> Any:
     return aware(value).isoformat() if value is not None else None  # type: ignore[union-attr]
+
+
+def record_change(
+    session: AsyncSession,
+    *,
+    vendor_id: int,
+    actor: str,
+    client_ip: str | None,
+    action: str,
+    object_type: str,
+    object_id: object,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    """Add an admin audit entry to the session: it commits, or rolls back, with the change itself."""
+    session.add(
+        AdminAuditEntry(
+            vendor_id=vendor_id,
+            actor=actor[:200],
+            client_ip=client_ip,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            before=json.dumps(before, default=str) if before is not None else None,
+            after=json.dumps(after, default=str) if after is not None else None,
+        )
+    )

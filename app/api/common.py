@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from litestar import Request, Response
@@ -11,9 +12,11 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app import services
 from app.policy import WharfPolicy
 from app.roles import Permission, permissions
 from app.services import Invalid, NotFound
+from registry.http.common import client_ip
 from registry.sql import WRITE
 
 MAX_LIMIT = 200
@@ -25,6 +28,29 @@ class ApiCaller:
     vendor_id: int
     vendor_slug: str
     role: str
+    label: str  # how the admin audit log names the actor
+    client_ip: str | None
+
+    def record(
+        self,
+        session: AsyncSession,
+        action: str,
+        object_type: str,
+        object_id: object,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        services.record_change(
+            session,
+            vendor_id=self.vendor_id,
+            actor=self.label,
+            client_ip=self.client_ip,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            before=before,
+            after=after,
+        )
 
     def require(self, permission: Permission) -> None:
         if permission not in permissions(self.role):
@@ -38,7 +64,7 @@ PublicUrl = NamedDependency[str]
 Engine = NamedDependency[AsyncEngine]  # for streams that outlive the request's session
 
 
-def caller_provider(policy: WharfPolicy) -> Any:
+def caller_provider(policy: WharfPolicy, trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()) -> Any:
     async def provide_caller(request: Request[Any, Any, Any]) -> ApiCaller:
         scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
         principal = await policy.authenticate(secret.strip()) if scheme.lower() == "bearer" and secret else None
@@ -47,7 +73,15 @@ def caller_provider(policy: WharfPolicy) -> Any:
         attrs = principal.attributes
         if attrs["org_kind"] != "vendor" or attrs["token_kind"] != "api":
             raise PermissionDeniedException("only vendor API tokens may use the automation API")
-        return ApiCaller(int(attrs["token_id"]), int(attrs["vendor_id"]), attrs["vendor_slug"], attrs["role"])
+        label = f"token:{attrs['token_id']} ({principal.display_name})"
+        return ApiCaller(
+            int(attrs["token_id"]),
+            int(attrs["vendor_id"]),
+            attrs["vendor_slug"],
+            attrs["role"],
+            label,
+            client_ip(request, trusted_proxies),
+        )
 
     return provide_caller
 

@@ -56,6 +56,7 @@ class CustomerController(Controller):
     async def create(self, data: JSONBody[CustomerIn], caller: Caller, session: Session) -> dict[str, Any]:
         caller.require(Permission.MANAGE_CUSTOMERS)
         org = await services.create_customer(session, caller.vendor_id, data.name)
+        caller.record(session, "customer.create", "customer", org.id, after={"name": org.name, "slug": org.slug})
         await session.commit()
         await session.refresh(org)
         return customer_json(org)
@@ -89,7 +90,9 @@ class CustomerController(Controller):
         org = await services.customer(session, caller.vendor_id, customer_id)
         if not data.name.strip():
             raise services.Invalid("name", "a customer needs a name")
+        before = {"name": org.name}
         org.name = data.name.strip()[:200]
+        caller.record(session, "customer.update", "customer", org.id, before=before, after={"name": org.name})
         await session.commit()
         return customer_json(org)
 
@@ -102,6 +105,8 @@ class CustomerController(Controller):
         forget: Forget,
     ) -> None:
         caller.require(Permission.MANAGE_CUSTOMERS)
+        org = await services.customer(session, caller.vendor_id, customer_id)
+        caller.record(session, "customer.delete", "customer", org.id, before={"name": org.name, "slug": org.slug})
         await services.delete_customer(session, caller.vendor_id, customer_id)
         await session.commit()
         forget()
@@ -118,6 +123,13 @@ class CustomerController(Controller):
         caller.require(Permission.MANAGE_CUSTOMERS)
         org = await services.customer(session, caller.vendor_id, customer_id)
         invitation, secret = await services.invite(session, org.id, data.email, data.role)
+        caller.record(
+            session,
+            "invitation.create",
+            "invitation",
+            invitation.id,
+            after={"customer_id": org.id, "email": invitation.email, "role": invitation.role},
+        )
         await session.commit()
         return {
             "id": invitation.id,
@@ -139,6 +151,13 @@ class CustomerController(Controller):
         org = await services.customer(session, caller.vendor_id, customer_id)
         token, secret = await services.issue_token(
             session, kind="pull", name=data.name, organization_id=org.id, role="pull", expires_at=data.expires_at
+        )
+        caller.record(
+            session,
+            "pull_token.create",
+            "token",
+            token.id,
+            after={"customer_id": org.id, "name": token.name, "expires_at": token.expires_at},
         )
         await session.commit()
         await session.refresh(token)
@@ -172,6 +191,15 @@ class PullTokenController(Controller):
         )
         if token is None:
             raise services.NotFound(f"pull token {token_id} not found")
+        before = token.revoked_at
         await services.revoke_token(session, token)
+        caller.record(
+            session,
+            "pull_token.revoke",
+            "token",
+            token.id,
+            before={"revoked_at": before},
+            after={"revoked_at": token.revoked_at},
+        )
         await session.commit()
         forget()

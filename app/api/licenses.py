@@ -58,6 +58,12 @@ def license_json(lic: License, grants: list[GrantInput]) -> dict[str, Any]:
     }
 
 
+def _snapshot(lic: License, grants: list[GrantInput]) -> dict[str, Any]:
+    """What the admin audit log keeps of a license: everything a reviewer compares, no timestamps."""
+    keep = ("customer_id", "name", "notes", "status", "valid_from", "valid_until", "grace_days", "grants")
+    return {k: v for k, v in license_json(lic, grants).items() if k in keep}
+
+
 def _grants(data: list[GrantIn], vendor_slug: str) -> list[GrantInput]:
     grants = [GrantInput(g.repository.strip(), [t.strip() for t in g.tags]) for g in data]
     services.validate_grants(vendor_slug, grants)
@@ -95,6 +101,7 @@ class LicenseController(Controller):
         session.add(lic)
         await session.flush()
         await services.replace_grants(session, lic.id, grants)
+        caller.record(session, "license.create", "license", lic.id, after=_snapshot(lic, grants))
         await session.commit()
         await session.refresh(lic)
         forget()
@@ -136,6 +143,8 @@ class LicenseController(Controller):
     ) -> dict[str, Any]:
         caller.require(Permission.MANAGE_CUSTOMERS)
         lic = await services.license_(session, caller.vendor_id, license_id)
+        current = (await services.grants_of(session, [lic.id]))[lic.id]
+        before = _snapshot(lic, current)
         changes = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not msgspec.UNSET}
         if "name" in changes and not changes["name"].strip():
             raise services.Invalid("name", "a license needs a name")
@@ -155,6 +164,8 @@ class LicenseController(Controller):
         lic.updated_at = services.utcnow()
         if grants is not None:
             await services.replace_grants(session, lic.id, grants)
+        after = _snapshot(lic, grants if grants is not None else current)
+        caller.record(session, "license.update", "license", lic.id, before=before, after=after)
         await session.commit()
         forget()
         return license_json(lic, (await services.grants_of(session, [lic.id]))[lic.id])
@@ -168,6 +179,9 @@ class LicenseController(Controller):
         forget: Forget,
     ) -> None:
         caller.require(Permission.MANAGE_CUSTOMERS)
-        await session.delete(await services.license_(session, caller.vendor_id, license_id))
+        lic = await services.license_(session, caller.vendor_id, license_id)
+        before = _snapshot(lic, (await services.grants_of(session, [lic.id]))[lic.id])
+        caller.record(session, "license.delete", "license", lic.id, before=before)
+        await session.delete(lic)
         await session.commit()
         forget()

@@ -44,6 +44,13 @@ class TokenController(Controller):
             role=data.role,
             expires_at=data.expires_at,
         )
+        caller.record(
+            session,
+            "token.create",
+            "token",
+            token.id,
+            after={"name": token.name, "kind": token.kind, "role": token.role, "expires_at": token.expires_at},
+        )
         await session.commit()
         await session.refresh(token)
         return {**token_json(token), "token": secret}
@@ -70,6 +77,15 @@ class TokenController(Controller):
             raise services.NotFound(f"token {token_id} not found")
         if not may_grant(caller.role, token.role):
             raise PermissionDeniedException(f"a '{caller.role}' token cannot revoke a '{token.role}' token")
+        before = token.revoked_at
         await services.revoke_token(session, token)
+        caller.record(
+            session,
+            "token.revoke",
+            "token",
+            token.id,
+            before={"revoked_at": before},
+            after={"revoked_at": token.revoked_at},
+        )
         await session.commit()
         forget()
