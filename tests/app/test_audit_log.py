@@ -41,11 +41,8 @@ async def test_changes_are_logged_with_before_and_after(wharf):
             "/api/v1/audit-log", params={"limit": 200}, headers={"Authorization": f"Bearer {auditor['token']}"}
         )
     ).json()["items"]
-    mine = {
-        e["action"]: e
-        for e in log
-        if e["object_id"] in {str(customer["id"]), str(lic["id"]), str(token["id"]), str(auditor["id"])}
-    }
+    ours = {("customer", customer["id"]), ("license", lic["id"]), ("token", token["id"]), ("token", auditor["id"])}
+    mine = {e["action"]: e for e in log if (e["object_type"], int(e["object_id"])) in ours}
     assert mine["customer.create"]["after"] == {"name": "Logged", "slug": customer["slug"]}
     update = mine["license.update"]
     assert update["before"]["grants"] == [{"repository": "acme/app", "tags": ["^1"]}]
