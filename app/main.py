@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from ipaddress import ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 import anyio.to_thread
@@ -43,6 +43,13 @@ def _new_key() -> tuple[str, str]:
     return str(key.kid), key.as_pem(private=True).decode()
 
 
+def trusted_proxies(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(part.strip()) for part in value.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"WHARF_TRUSTED_PROXIES must list addresses or networks (CIDR): {exc}") from None
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
     settings.server.data_dir.mkdir(parents=True, exist_ok=True)
@@ -60,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     auth = Authenticator(policy, tokens, realm=f"{settings.public_url}/token")
     spool = Spool(settings.spool_dir)
     writer = SpoolWriter(spool, engine)
-    proxies = tuple(ip_network(p.strip()) for p in settings.registry.trusted_proxies.split(",") if p.strip())
+    proxies = trusted_proxies(settings.registry.trusted_proxies)
     registry = Registry(metadata, store, Uploads(metadata, store), auth, spool, proxies)
 
     async def startup() -> None:

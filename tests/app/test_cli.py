@@ -90,3 +90,14 @@ def test_audit_prune_applies_the_retention(tmp_path):
     assert pruned.returncode == 0 and "deleted 1 " in pruned.stderr
     with sqlite3.connect(tmp_path / "wharf.db") as conn:
         assert [row[0] for row in conn.execute("SELECT id FROM download_events")] == ["recent"]
+
+
+def test_a_bad_trusted_proxy_setting_is_explained():
+    import pytest
+
+    from app.main import trusted_proxies
+
+    assert [str(n) for n in trusted_proxies("10.0.0.0/8, ::1")] == ["10.0.0.0/8", "::1/128"]
+    assert trusted_proxies("") == ()
+    with pytest.raises(ValueError, match="WHARF_TRUSTED_PROXIES"):
+        trusted_proxies("10.0.0.0/8, proxy.local")
