@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from litestar import Controller, get
 from litestar.params import FromQuery
-from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, literal_column, select
+from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import services
@@ -35,14 +35,30 @@ def _is_index_child() -> ColumnElement[bool]:
     )
 
 
-def _minute(dialect: str) -> ColumnElement[str]:
+def _minute(dialect: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
-        return func.to_char(E.at, literal_column("'YYYY-MM-DD HH24:MI'"))
+        return func.date_trunc("minute", E.at)
     return func.strftime("%Y-%m-%d %H:%M", E.at)
 
 
 def _day(dialect: str) -> ColumnElement[Any]:
-    return func.to_char(E.at, literal_column("'YYYY-MM-DD'")) if dialect == "postgresql" else func.date(E.at)
+    """The UTC day; PostgreSQL truncates (cheaper than formatting each row), the answer formats it."""
+    return func.date_trunc("day", E.at) if dialect == "postgresql" else func.date(E.at)
+
+
+def _pull_identity(dialect: str) -> ColumnElement[Any]:
+    """Token, repository, digest and minute: what makes two manifest GETs the same pull."""
+    if dialect == "postgresql":  # a row value: no string building per event
+        return tuple_(func.coalesce(E.token_id, 0), E.repository, func.coalesce(E.digest, ""), _minute(dialect))
+    return (
+        func.coalesce(cast(E.token_id, String), "")
+        + "|"
+        + E.repository
+        + "|"
+        + func.coalesce(E.digest, "")
+        + "|"
+        + _minute(dialect)
+    )
 
 
 def usage_query(
@@ -64,16 +80,7 @@ def usage_query(
     key = columns[group_by].label("key")
     ok = and_(E.status < 400, E.action != "denied")
     pull = and_(ok, E.action == "manifest.get", ~_is_index_child())
-    # one pull per token, repository, digest and minute: a client retrying or re-resolving counts once
-    pull_identity = (
-        func.coalesce(cast(E.token_id, String), "")
-        + "|"
-        + E.repository
-        + "|"
-        + func.coalesce(E.digest, "")
-        + "|"
-        + _minute(dialect)
-    )
+    pull_identity = _pull_identity(dialect)  # one pull per token, repository, digest and minute
     stmt = (
         select(
             key,
@@ -127,7 +134,7 @@ class UsageController(Controller):
             "group_by": group_by,
             "items": [
                 {
-                    "key": r.key,
+                    "key": r.key.date().isoformat() if isinstance(r.key, datetime) else r.key,
                     "pulls": r.pulls,
                     "version_checks": r.version_checks,
                     "unique_clients": r.unique_clients,

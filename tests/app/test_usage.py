@@ -53,6 +53,8 @@ async def test_usage_counts_pulls_checks_clients_and_bytes(wharf):
     assert total["unique_clients"] == 1
     expected_bytes = 2 * (len(index([(amd, "amd64"), (arm, "arm64")])) + len(amd.manifest) + len(amd.layers[0]))
     assert total["bytes"] == expected_bytes + len(single.manifest)
+    by_day = (await wharf.client.get("/api/v1/usage", params={**params, "group_by": "day"}, headers=api)).json()
+    assert all(len(row["key"]) == 10 and row["key"].count("-") == 2 for row in by_day["items"])  # YYYY-MM-DD
     for group in ("license", "repository", "day"):
         r = await wharf.client.get("/api/v1/usage", params={**params, "group_by": group}, headers=api)
         assert r.status_code == 200 and sum(row["pulls"] for row in r.json()["items"]) == 1 + len(minutes), group
