@@ -39,6 +39,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         http="httptools",
         access_log=False,
         log_level="warning",
+        proxy_headers=False,  # client addresses are Wharf's call: WHARF_TRUSTED_PROXIES only
         timeout_graceful_shutdown=10,
     )
 

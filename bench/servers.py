@@ -1,10 +1,9 @@
-"""Start and stop the two registries under test, and read their CPU time."""
+"""Start and stop the two registries under test (loopback only), and read their CPU time."""
 
 from __future__ import annotations
 
 import base64
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import psutil
 
 REFERENCE = "/usr/bin/docker-registry"
 WHARF = str(Path(sys.executable).parent / "wharf")
+STARTUP_SECONDS = 60
 
 
 def free_port() -> int:
@@ -29,20 +29,27 @@ def free_port() -> int:
 class Server:
     name: str
     process: subprocess.Popen[bytes]
-    host: str
-    creds: str | None  # "user:password" for skopeo, None when the server needs none
-    headers: dict[str, str] = field(default_factory=dict)
+    host: str  # 127.0.0.1:port
+    log: Path
+    creds: str | None = None  # "user:password" for skopeo, None when the server needs none
+    headers: dict[str, str] = field(default_factory=dict)  # for wrk
 
     def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the server process and its children so far."""
         proc = psutil.Process(self.process.pid)
-        times = proc.cpu_times()
-        total = times.user + times.system
-        for child in proc.children(recursive=True):
-            child_times = child.cpu_times()
-            total += child_times.user + child_times.system
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                times = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
         return total
 
     def stop(self) -> None:
+        """Terminate, then kill; safe to call twice."""
+        if self.process.poll() is not None:
+            return
         self.process.terminate()
         try:
             self.process.wait(10)
@@ -50,20 +57,64 @@ class Server:
             self.process.kill()
             self.process.wait(10)
 
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
 
-def _wait(server: Server, expect: set[int]) -> Server:
-    deadline = time.monotonic() + 30
+
+def _poll(server: Server, expect: int) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}")
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
         try:
-            if httpx.get(f"http://{server.host}/v2/", timeout=1).status_code in expect:
-                return server
+            if httpx.get(f"http://{server.host}/v2/", timeout=1).status_code == expect:
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"{server.name} did not answer within 30 s")
+    raise RuntimeError(f"{server.name} did not answer GET /v2/ within {STARTUP_SECONDS} s:\n{server.log_tail()}")
+
+
+def _wait_until_up(server: Server, expect: int) -> Server:
+    """Wait for `expect` on GET /v2/; stop the server if it never comes up (or on Ctrl-C meanwhile)."""
+    try:
+        _poll(server, expect)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _spawn(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=out)
+
+
+def reference_config(root: Path, port: int) -> str:
+    """The shape of Debian's /etc/docker/registry/config.yml, minus htpasswd auth and the health check."""
+    return f"""\
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: {root}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{port}
+  headers:
+    X-Content-Type-Options: [nosniff]
+"""
 
 
 def start_reference(workdir: Path) -> Server:
@@ -71,35 +122,35 @@ def start_reference(workdir: Path) -> Server:
         raise SystemExit(f"{REFERENCE} is missing: apt-get install docker-registry (make bench does it as root)")
     port = free_port()
     config = workdir / "reference.yml"
-    config.write_text(
-        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {workdir / 'reference-data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    with open(workdir / "reference.log", "wb") as log:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen([REFERENCE, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=log)
-    return _wait(Server("reference", process, f"127.0.0.1:{port}", None), {200})
+    config.write_text(reference_config(workdir / "reference-data", port))
+    log = workdir / "reference.log"
+    process = _spawn([REFERENCE, "serve", str(config)], log)
+    return _wait_until_up(Server("reference", process, f"127.0.0.1:{port}", log), 200)
 
 
 def start_wharf(workdir: Path) -> Server:
     port = free_port()
-    data = workdir / "wharf-data"
-    env = {**os.environ, "WHARF_DATA_DIR": str(data), "WHARF_PORT": str(port), "WHARF_HOST": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "WHARF_DATA_DIR": str(workdir / "wharf-data"),
+        "WHARF_PORT": str(port),
+        "WHARF_HOST": "127.0.0.1",
+    }
     boot = subprocess.run(
         [WHARF, "bootstrap", "--vendor", "bench", "--email", "a@bench.test", "--password", "benchpass1"],
         env=env,
         capture_output=True,
         text=True,
-        check=True,
+        timeout=120,
     )
+    if boot.returncode != 0:
+        raise RuntimeError(f"wharf bootstrap failed ({boot.returncode}):\n{boot.stderr}")
     token = boot.stdout.strip().splitlines()[-1]
-    with open(workdir / "wharf.log", "wb") as log:
-        process = subprocess.Popen([WHARF, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    log = workdir / "wharf.log"
+    process = _spawn([WHARF, "serve"], log, env)
     basic = base64.b64encode(f"bench:{token}".encode()).decode()
-    return _wait(
-        Server("wharf", process, f"127.0.0.1:{port}", f"bench:{token}", {"Authorization": f"Basic {basic}"}), {401}
-    )
+    server = Server("wharf", process, f"127.0.0.1:{port}", log, f"bench:{token}", {"Authorization": f"Basic {basic}"})
+    return _wait_until_up(server, 401)
 
 
-def cleanup(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+STARTERS = {"wharf": start_wharf, "reference": start_reference}

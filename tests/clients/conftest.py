@@ -6,6 +6,7 @@ import json
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,14 +19,22 @@ class Skopeo:
         self.host = host
         self.creds = f"ci:{token}"
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([self.binary, "--insecure-policy", *args], capture_output=True, text=True, timeout=300)
+    def run(self, *args: str, check: bool = True, debug: bool = False) -> subprocess.CompletedProcess[str]:
+        command = [self.binary, "--insecure-policy", *(["--debug"] if debug else []), *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
         if check and result.returncode != 0:
             raise AssertionError(f"skopeo {' '.join(args)} failed:\n{result.stderr}")
         return result
 
     def push(
-        self, layout: Path, tag: str, ref: str, *extra: str, creds: str | None = None, check: bool = True
+        self,
+        layout: Path,
+        tag: str,
+        ref: str,
+        *extra: str,
+        creds: str | None = None,
+        check: bool = True,
+        debug: bool = False,
     ) -> subprocess.CompletedProcess[str]:
         return self.run(
             "copy",
@@ -36,6 +45,7 @@ class Skopeo:
             f"oci:{layout}:{tag}",
             f"docker://{self.host}/{ref}",
             check=check,
+            debug=debug,
         )
 
     def pull(
@@ -52,9 +62,20 @@ class Skopeo:
             check=check,
         )
 
-    def inspect(self, ref: str, *extra: str, creds: str | None = None) -> dict:
+    def inspect(self, ref: str, *extra: str, creds: str | None = None) -> dict[str, Any]:
         out = self.run(
             "inspect", *extra, "--tls-verify=false", "--creds", creds or self.creds, f"docker://{self.host}/{ref}"
+        ).stdout
+        return json.loads(out)
+
+    def inspect_raw(self, ref: str) -> bytes:
+        return self.run(
+            "inspect", "--raw", "--tls-verify=false", "--creds", self.creds, f"docker://{self.host}/{ref}"
+        ).stdout.encode()
+
+    def list_tags(self, repository: str) -> dict[str, Any]:
+        out = self.run(
+            "list-tags", "--tls-verify=false", "--creds", self.creds, f"docker://{self.host}/{repository}"
         ).stdout
         return json.loads(out)
 
@@ -68,10 +89,14 @@ def unique(label: str) -> str:
     return f"acme/{label}-{uuid.uuid4().hex[:8]}"
 
 
+def layout_blob(layout: Path, digest: str) -> bytes:
+    return (layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
+
+
 def layout_manifest(layout: Path, tag: str) -> bytes:
     """The top-level manifest bytes a layout holds for `tag`."""
     index = json.loads((layout / "index.json").read_text())
     for entry in index["manifests"]:
         if entry.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
-            return (layout / "blobs" / "sha256" / entry["digest"].split(":")[1]).read_bytes()
+            return layout_blob(layout, entry["digest"])
     raise AssertionError(f"no {tag} in {layout}")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import psutil
@@ -15,71 +18,100 @@ from tests.clients.conftest import unique
 SIZE = 1024 * 1024 * 1024
 PIECE = 1024 * 1024
 LIMIT = 100 * 1024 * 1024
+MIB = 1024 * 1024
 
 pytestmark = pytest.mark.slow
 
 
 class PeakRss(threading.Thread):
-    """Samples a process's resident memory every 50 ms until stopped."""
+    """Samples a process's resident memory every 50 ms until stopped; a failed sample fails the test."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.process = psutil.Process(pid)
         self.baseline = self.peak = self.process.memory_info().rss
-        self.running = True
+        self.samples = 0
+        self.error: BaseException | None = None
+        self.stopping = threading.Event()
 
     def run(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.05)
+        try:
+            while not self.stopping.is_set():
+                self.peak = max(self.peak, self.process.memory_info().rss)
+                self.samples += 1
+                self.stopping.wait(0.05)
+        except BaseException as exc:  # the server died, say: do not report a flat line
+            self.error = exc
 
     def stop(self) -> int:
-        self.running = False
+        self.stopping.set()
         self.join()
+        if self.error is not None:
+            raise AssertionError(f"sampling the server's memory failed: {self.error!r}")
+        assert self.samples >= 2, f"only {self.samples} memory samples taken"
         return self.peak - self.baseline
+
+
+def pieces(hasher: Any) -> Iterator[bytes]:
+    """1 GiB of deterministic pseudo-random bytes in 1 MiB pieces, each made unique by its counter."""
+    block = random.Random(20261122).randbytes(PIECE)
+    for i in range(SIZE // PIECE):
+        piece = i.to_bytes(8, "big") + block[8:]
+        hasher.update(piece)
+        yield piece
 
 
 def test_one_gib_upload_and_download_keep_memory_flat(live_server):
     repo = unique("large")
-    auth = ("ci", live_server.token)
-    seed = hashlib.sha256(b"wharf").digest() * (PIECE // 32)  # 1 MiB, varied by a counter below
-    hasher = hashlib.sha256()
-
-    def body():
-        for i in range(SIZE // PIECE):
-            piece = i.to_bytes(8, "big") + seed[8:]
-            hasher.update(piece)
-            yield piece
-
-    with httpx.Client(base_url=live_server.url, auth=auth, timeout=120) as client:
+    sent = hashlib.sha256()
+    with httpx.Client(base_url=live_server.url, auth=("ci", live_server.token), timeout=120) as client:
         r = client.post(f"/v2/{repo}/blobs/uploads/")
+        assert r.status_code == 202, r.text
         location = r.headers["location"]
+
         monitor = PeakRss(live_server.process.pid)
+        baseline = monitor.baseline
         monitor.start()
         started = time.monotonic()
-        r = client.patch(location, content=body(), headers={"Content-Type": "application/octet-stream"})
+        r = client.patch(location, content=pieces(sent), headers={"Content-Type": "application/octet-stream"})
         assert r.status_code == 202, r.text
-        digest = f"sha256:{hasher.hexdigest()}"
-        r = client.put(location, params={"digest": digest})
+        assert r.headers["range"] == f"0-{SIZE - 1}"
+        digest = f"sha256:{sent.hexdigest()}"
+        r = client.put(r.headers["location"], params={"digest": digest})
         upload_seconds = time.monotonic() - started
         upload_growth = monitor.stop()
         assert r.status_code == 201, r.text
+        assert r.headers["docker-content-digest"] == digest
+        assert r.headers["location"] == f"/v2/{repo}/blobs/{digest}"
+
         r = client.head(f"/v2/{repo}/blobs/{digest}")
+        assert r.status_code == 200
         assert r.headers["content-length"] == str(SIZE)
+        assert r.headers["docker-content-digest"] == digest
 
         monitor = PeakRss(live_server.process.pid)
         monitor.start()
         started = time.monotonic()
-        check = hashlib.sha256()
+        received = hashlib.sha256()
+        count = 0
         with client.stream("GET", f"/v2/{repo}/blobs/{digest}") as response:
+            assert response.status_code == 200
+            assert response.headers["content-length"] == str(SIZE)
             for chunk in response.iter_bytes(PIECE):
-                check.update(chunk)
+                received.update(chunk)
+                count += len(chunk)
         download_seconds = time.monotonic() - started
         download_growth = monitor.stop()
-    assert f"sha256:{check.hexdigest()}" == digest
+
+        assert client.delete(f"/v2/{repo}/blobs/{digest}").status_code == 202  # unlink: nothing else needs it
+        assert client.head(f"/v2/{repo}/blobs/{digest}").status_code == 404
+
     print(
-        f"\n1 GiB upload: {SIZE / upload_seconds / 2**20:.0f} MiB/s, server RSS growth {upload_growth / 2**20:.1f} MiB;"
-        f" download: {SIZE / download_seconds / 2**20:.0f} MiB/s, growth {download_growth / 2**20:.1f} MiB"
+        f"\n1 GiB blob, server RSS baseline {baseline / MIB:.0f} MiB:"
+        f" upload {upload_seconds:.1f} s, {SIZE / upload_seconds / MIB:.0f} MiB/s, peak RSS growth {upload_growth / MIB:.1f} MiB;"
+        f" download {download_seconds:.1f} s, {SIZE / download_seconds / MIB:.0f} MiB/s, peak RSS growth {download_growth / MIB:.1f} MiB"
     )
-    assert upload_growth < LIMIT, f"upload grew server memory by {upload_growth / 2**20:.0f} MiB"
-    assert download_growth < LIMIT, f"download grew server memory by {download_growth / 2**20:.0f} MiB"
+    assert count == SIZE
+    assert f"sha256:{received.hexdigest()}" == digest
+    assert upload_growth < LIMIT, f"upload grew server memory by {upload_growth / MIB:.0f} MiB"
+    assert download_growth < LIMIT, f"download grew server memory by {download_growth / MIB:.0f} MiB"

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from pathlib import Path
+from urllib.parse import quote
 
+import asyncpg
+import httpx
 import pytest
 
-from tests.clients.conftest import Skopeo, layout_manifest, unique
+from tests.clients.conftest import Skopeo, layout_blob, layout_manifest, unique
 from tests.conftest import in_thread
 from tests.support import postgres
 from tests.support.oci import image, index, sha256, write_layout
@@ -16,72 +21,125 @@ from tests.support.server import start_server
 pytestmark = pytest.mark.clients
 
 
-def test_single_arch_round_trip(skopeo, tmp_path):
-    img = image("skopeo-single")
+def single_arch_round_trip(client: Skopeo, tmp_path: Path, label: str) -> tuple[str, bytes]:
+    """Push a one-platform image with skopeo, inspect it, list its tags, pull it back byte for byte."""
+    img = image(label, "amd64")
     src = write_layout(tmp_path / "src", {"v1": img.manifest}, img.blobs)
-    repo = unique("single")
-    skopeo.push(src, "v1", f"{repo}:v1")
+    repo = unique(label)
+    client.push(src, "v1", f"{repo}:v1")
 
-    info = skopeo.inspect(f"{repo}:v1")
-    assert info["Digest"] == img.digest and info["RepoTags"] == ["v1"] and info["Architecture"] == "amd64"
-    tags = json.loads(
-        skopeo.run("list-tags", "--tls-verify=false", "--creds", skopeo.creds, f"docker://{skopeo.host}/{repo}").stdout
-    )
-    assert tags["Tags"] == ["v1"]
+    info = client.inspect(f"{repo}:v1")
+    assert info["Digest"] == img.digest
+    assert info["RepoTags"] == ["v1"]
+    assert (info["Architecture"], info["Os"]) == ("amd64", "linux")
+    assert info["Labels"] == {"label": label}
+    tags = client.list_tags(repo)
+    assert tags == {"Repository": f"{client.host}/{repo}", "Tags": ["v1"]}
 
     out = tmp_path / "out"
-    skopeo.pull(f"{repo}:v1", out, "v1")
+    client.pull(f"{repo}:v1", out, "v1")
     pulled = layout_manifest(out, "v1")
+    assert pulled == img.manifest
     assert sha256(pulled) == img.digest
-    layer = json.loads(pulled)["layers"][0]["digest"]
-    assert (out / "blobs" / "sha256" / layer.split(":")[1]).read_bytes() == img.layers[0]
+    manifest = json.loads(pulled)
+    assert layout_blob(out, manifest["config"]["digest"]) == img.config
+    assert [layout_blob(out, d["digest"]) for d in manifest["layers"]] == img.layers
+    return repo, img.manifest
+
+
+def test_single_arch_round_trip(skopeo, tmp_path):
+    single_arch_round_trip(skopeo, tmp_path, "skopeo-single")
 
 
 def test_multi_arch_index_round_trip(skopeo, tmp_path):
     amd, arm = image("skopeo-multi", "amd64"), image("skopeo-multi", "arm64")
     top = index([(amd, "amd64"), (arm, "arm64")])
-    src = write_layout(
-        tmp_path / "src",
-        {"v2": top},
-        {**amd.blobs, **arm.blobs, sha256(amd.manifest): amd.manifest, sha256(arm.manifest): arm.manifest},
-    )
+    children = {amd.digest: amd.manifest, arm.digest: arm.manifest}
+    src = write_layout(tmp_path / "src", {"v2": top}, {**amd.blobs, **arm.blobs, **children})
     repo = unique("multi")
     skopeo.push(src, "v2", f"{repo}:v2", "--all")
-    raw = skopeo.run(
-        "inspect", "--raw", "--tls-verify=false", "--creds", skopeo.creds, f"docker://{skopeo.host}/{repo}:v2"
-    ).stdout.encode()
+
+    raw = skopeo.inspect_raw(f"{repo}:v2")
     assert raw == top
+    assert sha256(raw) == sha256(top)
+    info = skopeo.inspect(f"{repo}:v2")  # the index's digest, this host's platform
+    assert info["Digest"] == sha256(top) and info["Architecture"] == "amd64"
+    for img, arch in ((amd, "amd64"), (arm, "arm64")):
+        assert skopeo.inspect_raw(f"{repo}@{img.digest}") == img.manifest
+        assert skopeo.inspect(f"{repo}@{img.digest}")["Architecture"] == arch
+
     out = tmp_path / "out"
     skopeo.pull(f"{repo}:v2", out, "v2", "--all")
     assert layout_manifest(out, "v2") == top
     for img in (amd, arm):
-        assert (out / "blobs" / "sha256" / img.digest.split(":")[1]).read_bytes() == img.manifest
-    arm_info = skopeo.inspect(f"{repo}@{arm.digest}")
-    assert arm_info["Architecture"] == "arm64"
+        assert layout_blob(out, img.digest) == img.manifest
+        assert layout_blob(out, sha256(img.config)) == img.config
+        assert layout_blob(out, sha256(img.layers[0])) == img.layers[0]
+
+
+def test_skopeo_follows_the_bearer_challenge(skopeo, live_server, tmp_path):
+    challenge = httpx.get(f"{live_server.url}/v2/")
+    assert challenge.status_code == 401
+    assert challenge.headers["www-authenticate"] == (
+        f'Bearer realm="{live_server.url}/token",service="{live_server.host}"'
+    )
+
+    img = image("skopeo-bearer")
+    src = write_layout(tmp_path / "src", {"v1": img.manifest}, img.blobs)
+    repo = unique("bearer")
+    pushed = skopeo.push(src, "v1", f"{repo}:v1", debug=True)
+    log = pushed.stderr
+    assert f"Ping {live_server.url}/v2/ status 401" in log
+    assert f"GET {live_server.url}/token?" in log
+    assert "scope=" + quote(f"repository:{repo}:pull,push", safe="") in log
+    assert f"PUT {live_server.url}/v2/{repo}/manifests/v1" in log
+    assert skopeo.inspect(f"{repo}:v1")["Digest"] == img.digest
 
 
 def test_bad_credentials_and_foreign_repositories_fail(skopeo, tmp_path):
     img = image("skopeo-denied")
     src = write_layout(tmp_path / "src", {"v1": img.manifest}, img.blobs)
-    wrong = skopeo.push(src, "v1", f"{unique('denied')}:v1", creds="ci:wharf_api_wrong", check=False)
-    assert wrong.returncode != 0 and ("unauthorized" in wrong.stderr.lower() or "authentication" in wrong.stderr)
-    foreign = skopeo.push(src, "v1", "other/thing:v1", check=False)
+    repo = unique("denied")
+    wrong = skopeo.push(src, "v1", f"{repo}:v1", creds="ci:wharf_api_wrong", check=False)
+    assert wrong.returncode != 0
+    assert "unauthorized" in wrong.stderr.lower() or "authentication" in wrong.stderr.lower(), wrong.stderr
+    pull = skopeo.pull(f"{repo}:v1", tmp_path / "out", "v1", creds="ci:wharf_api_wrong", check=False)
+    assert pull.returncode != 0
+    assert "unauthorized" in pull.stderr.lower() or "authentication" in pull.stderr.lower(), pull.stderr
+
+    foreign = skopeo.push(src, "v1", f"other/thing-{uuid.uuid4().hex[:8]}:v1", check=False)
     assert foreign.returncode != 0
-    assert "denied" in foreign.stderr.lower() or "unauthorized" in foreign.stderr.lower()
+    assert "denied" in foreign.stderr.lower() or "unauthorized" in foreign.stderr.lower(), foreign.stderr
+    plain = skopeo.push(src, "v1", "other/thing:v1", check=False)
+    assert plain.returncode != 0
+    # the refused push left nothing behind, even for the vendor's own token
+    missing = skopeo.run(
+        "inspect", "--tls-verify=false", "--creds", skopeo.creds, f"docker://{skopeo.host}/{repo}:v1", check=False
+    )
+    assert missing.returncode != 0 and "manifest unknown" in missing.stderr.lower(), missing.stderr
+
+
+async def stored_manifest(url: str, repository: str) -> bytes | None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        return await conn.fetchval(
+            "SELECT m.content FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1",
+            repository,
+        )
+    finally:
+        await conn.close()
 
 
 def test_round_trip_on_postgresql(postgres_base, tmp_path):
-    name = f"wharf_clients_{tmp_path.name[-8:].replace('-', '_')}"
+    name = f"wharf_clients_{uuid.uuid4().hex[:10]}"
     url = in_thread(asyncio.run, postgres.create_database(postgres_base, name))
-    server = start_server(tmp_path / "data", url)
     try:
-        client = Skopeo(server.host, server.token)
-        img = image("skopeo-pg")
-        src = write_layout(tmp_path / "src", {"v1": img.manifest}, img.blobs)
-        client.push(src, "v1", "acme/pg:v1")
-        assert client.inspect("acme/pg:v1")["Digest"] == img.digest
-        client.pull("acme/pg:v1", tmp_path / "out", "v1")
-        assert sha256(layout_manifest(tmp_path / "out", "v1")) == img.digest
+        server = start_server(tmp_path / "data", url)
+        try:
+            repo, manifest = single_arch_round_trip(Skopeo(server.host, server.token), tmp_path, "skopeo-pg")
+        finally:
+            server.stop()
+        # the second server really kept its metadata in PostgreSQL, with the exact manifest bytes
+        assert in_thread(asyncio.run, stored_manifest(url, repo)) == manifest
     finally:
-        server.stop()
         in_thread(asyncio.run, postgres.drop_database(postgres_base, name))
