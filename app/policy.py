@@ -54,10 +54,12 @@ class WharfPolicy:
         return self._used(await self._cached_principal(self._by_hash, hash_secret(secret), Token.secret_hash))
 
     async def resolve(self, subject: str) -> Principal | None:
-        kind, _, raw_id = subject.partition(":")
-        if kind != "token" or not raw_id.isdigit():
+        # `token:<id>:<hash prefix>`: ids can be reused after a delete (SQLite), the hash never is
+        kind, raw_id, tag = (subject.split(":") + ["", ""])[:3]
+        if kind != "token" or not raw_id.isdigit() or len(tag) != 16:
             return None
-        return self._used(await self._cached_principal(self._by_subject, subject, Token.id, int(raw_id)))
+        principal = await self._cached_principal(self._by_subject, subject, Token.id, int(raw_id))
+        return self._used(principal if principal is not None and principal.subject == subject else None)
 
     def _used(self, principal: Principal | None) -> Principal | None:
         if principal is not None:
@@ -97,6 +99,7 @@ class WharfPolicy:
         stmt = (
             select(
                 Token.id,
+                Token.secret_hash,
                 Token.kind,
                 Token.role,
                 Token.name,
@@ -120,7 +123,7 @@ class WharfPolicy:
             return None
         vendor = (row.org_id, row.slug) if row.org_kind == "vendor" else (row.vendor_id, row.vendor_slug)
         return Principal(
-            f"token:{row.id}",
+            f"token:{row.id}:{row.secret_hash[:16]}",
             row.name,
             {
                 "token_id": str(row.id),
