@@ -55,7 +55,7 @@ class WharfPolicy:
 
     async def resolve(self, subject: str) -> Principal | None:
         # `token:<id>:<hash prefix>`: ids can be reused after a delete (SQLite), the hash never is
-        kind, raw_id, tag = (subject.split(":") + ["", ""])[:3]
+        kind, raw_id, tag = [*subject.split(":"), "", ""][:3]
         if kind != "token" or not raw_id.isdigit() or len(tag) != 16:
             return None
         principal = await self._cached_principal(self._by_subject, subject, Token.id, int(raw_id))
