@@ -88,7 +88,8 @@ async def export_month(url: str) -> None:
     """Stream a month of events as CSV the way /api/v1/pulls/export does, watching this process's memory."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from app.api.pulls import DownloadEvent, _csv, _filtered
+    from app.api.export import stream_rows
+    from app.api.pulls import COLUMNS, DownloadEvent, _filtered, event_json
 
     engine = create_async_engine(url)
     since = datetime.now(UTC) - timedelta(days=30)
@@ -97,7 +98,7 @@ async def export_month(url: str) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, size, lines = time.perf_counter(), 0, 0
     try:
-        async for chunk in _csv(engine, stmt):
+        async for chunk in stream_rows(engine, stmt, COLUMNS, event_json, "csv"):
             size += len(chunk)
             lines += chunk.count(b"\n")
     finally:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Literal
 
@@ -13,10 +10,10 @@ from litestar import Controller, get
 from litestar.params import FromQuery
 from litestar.response import Stream
 from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import services
 from app.api.common import Caller, Engine, Session, clamp
+from app.api.export import export_response
 from app.models import AdminAuditEntry as A
 from app.roles import Permission
 
@@ -86,36 +83,4 @@ class AuditLogController(Controller):
     ) -> Stream:
         caller.require(Permission.AUDIT)
         stmt = _filtered(caller.vendor_id, since, until, action, object_type).order_by(A.id)
-        body = _rows(engine, stmt.execution_options(yield_per=1000), format)
-        name = f"audit-log-{services.utcnow():%Y%m%dT%H%M%SZ}.{format}"
-        return Stream(
-            body,
-            media_type="text/csv" if format == "csv" else "application/json",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-
-
-async def _rows(engine: AsyncEngine, stmt: Select[Any], format: str) -> AsyncIterator[bytes]:
-    buffer, first = io.StringIO(), True
-    writer = csv.writer(buffer, lineterminator="\n")
-    yield (",".join(COLUMNS) + "\n").encode() if format == "csv" else b"["
-    async with engine.connect() as conn:
-        result = await conn.stream(stmt)
-        async for partition in result.partitions(1000):
-            entries = [entry_json(r) for r in partition]
-            if format == "csv":
-                writer.writerows(
-                    [
-                        [json.dumps(v) if isinstance(v, dict) else ("" if v is None else v) for v in e.values()]
-                        for e in entries
-                    ]
-                )
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-            else:
-                chunk = ",".join(json.dumps(e) for e in entries)
-                yield (chunk if first else "," + chunk).encode()
-                first = False
-    if format == "json":
-        yield b"]"
+        return export_response(engine, stmt, COLUMNS, entry_json, format, "audit-log")

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import base64
-import csv
-import io
-import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Literal
 
@@ -14,10 +10,10 @@ from litestar import Controller, get
 from litestar.params import FromQuery
 from litestar.response import Stream
 from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import services
 from app.api.common import Caller, Engine, Session, clamp
+from app.api.export import export_response
 from app.models import DownloadEvent
 from app.roles import Permission
 
@@ -137,41 +133,5 @@ class PullController(Controller):
         """Every matching event, oldest first, streamed with a server-side cursor: no row cap, flat memory."""
         caller.require(Permission.READ)
         stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
-        stmt = stmt.order_by(DownloadEvent.at, DownloadEvent.id).execution_options(yield_per=1000)
-        body = _csv(engine, stmt) if format == "csv" else _json(engine, stmt)
-        name = f"pulls-{services.utcnow():%Y%m%dT%H%M%SZ}.{format}"
-        return Stream(
-            body,
-            media_type="text/csv" if format == "csv" else "application/json",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-
-
-async def _partitions(engine: AsyncEngine, stmt: Select[Any]) -> AsyncIterator[list[Any]]:
-    async with engine.connect() as conn:
-        result = await conn.stream(stmt)
-        async for partition in result.partitions(1000):
-            yield list(partition)
-
-
-async def _csv(engine: AsyncEngine, stmt: Select[Any]) -> AsyncIterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    async for rows in _partitions(engine, stmt):
-        writer.writerows([[v if v is not None else "" for v in event_json(r).values()] for r in rows])
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
-
-
-async def _json(engine: AsyncEngine, stmt: Select[Any]) -> AsyncIterator[bytes]:
-    yield b"["
-    first = True
-    async for rows in _partitions(engine, stmt):
-        chunk = ",".join(json.dumps(event_json(r)) for r in rows)
-        yield (chunk if first else "," + chunk).encode()
-        first = False
-    yield b"]"
+        stmt = stmt.order_by(DownloadEvent.at, DownloadEvent.id)
+        return export_response(engine, stmt, COLUMNS, event_json, format, "pulls")
