@@ -38,9 +38,25 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     backend: str = field(default_factory=lambda: _env("WHARF_STORAGE", "filesystem"))
-    """WHARF_STORAGE: blob storage backend; `filesystem` (S3 arrives with the production issue)."""
+    """WHARF_STORAGE: blob storage backend; `filesystem` or `s3`."""
     path: str = field(default_factory=lambda: _env("WHARF_STORAGE_PATH", ""))
     """WHARF_STORAGE_PATH: filesystem store root; default <data dir>/storage."""
+    s3_bucket: str = field(default_factory=lambda: _env("WHARF_S3_BUCKET", ""))
+    """WHARF_S3_BUCKET: bucket for blobs when WHARF_STORAGE=s3."""
+    s3_prefix: str = field(default_factory=lambda: _env("WHARF_S3_PREFIX", ""))
+    """WHARF_S3_PREFIX: key prefix inside the bucket (e.g. `wharf/`); default none."""
+    s3_endpoint_url: str = field(default_factory=lambda: _env("WHARF_S3_ENDPOINT_URL", ""))
+    """WHARF_S3_ENDPOINT_URL: S3-compatible endpoint (MinIO, rclone, Ceph…); empty for AWS."""
+    s3_region: str = field(default_factory=lambda: _env("WHARF_S3_REGION", "us-east-1"))
+    """WHARF_S3_REGION: bucket region."""
+    s3_access_key_id: str = field(default_factory=lambda: _env("WHARF_S3_ACCESS_KEY_ID", ""))
+    """WHARF_S3_ACCESS_KEY_ID: access key; empty to use the standard AWS credential chain."""
+    s3_secret_access_key: str = field(default_factory=lambda: _env("WHARF_S3_SECRET_ACCESS_KEY", ""))
+    """WHARF_S3_SECRET_ACCESS_KEY: secret key paired with WHARF_S3_ACCESS_KEY_ID."""
+    s3_path_style: bool = field(default_factory=lambda: _env("WHARF_S3_PATH_STYLE", "false") == "true")
+    """WHARF_S3_PATH_STYLE: address the bucket in the path (true for most S3-compatible servers)."""
+    s3_blob_delivery: str = field(default_factory=lambda: _env("WHARF_S3_BLOB_DELIVERY", "redirect"))
+    """WHARF_S3_BLOB_DELIVERY: `redirect` (307 to a presigned URL) or `stream` (bytes through Wharf)."""
 
 
 @dataclass(frozen=True)
