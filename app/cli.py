@@ -120,3 +120,22 @@ def audit_prune(days: int | None) -> None:
             await engine.dispose()
 
     click.echo(f"deleted {asyncio.run(run())} download events older than {keep} days", err=True)
+
+
+@audit.command("rollup")
+@click.option("--days", type=int, default=3660, show_default=True, help="Roll up at most this many days.")
+def audit_rollup(days: int) -> None:
+    """Sum complete days of download events into daily usage rows now (`wharf serve` also does it every 10 minutes)."""
+    from app.audit.rollup import roll_up_pending
+    from registry.sql import create_engine
+
+    settings = Settings()
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return len(await roll_up_pending(engine, limit=days))
+        finally:
+            await engine.dispose()
+
+    click.echo(f"rolled up {asyncio.run(run())} days of download events", err=True)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from registry.tables import NAMING
@@ -128,7 +140,39 @@ class DownloadEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     client_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(Text)
+    platform: Mapped[str | None] = mapped_column(String(128))  # os/arch of an index child, filled by the writer
+    user_email: Mapped[str | None] = mapped_column(String(320))  # who created the token, filled by the writer
     __table_args__ = (Index("ix_download_events_vendor_at", "vendor_id", "at"),)
+
+
+class UsageDaily(Base):
+    """Download events of one UTC day summed per customer, license, repository, tag and client address.
+
+    Pulls are attributed to the first request of each pull (docs/audit.md), so these rows add up exactly.
+    """
+
+    __tablename__ = "usage_daily"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: a vendor token
+    license_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: none
+    repository: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)  # "": asked for by digest
+    client_ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pulls: Mapped[int] = mapped_column(BigInteger)
+    version_checks: Mapped[int] = mapped_column(BigInteger)
+    reads: Mapped[int] = mapped_column(BigInteger)  # successful manifest GETs and HEADs: who counts as a client
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    denials: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_usage_daily_vendor_day", "vendor_id", "day"),)
+
+
+class UsageRolledUpDay(Base):
+    """A UTC day whose `usage_daily` rows are complete; a late event for it deletes this row."""
+
+    __tablename__ = "usage_rolled_up_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rolled_up_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AdminAuditEntry(Base):

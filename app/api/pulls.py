@@ -35,6 +35,8 @@ COLUMNS = (
     "reason",
     "client_ip",
     "user_agent",
+    "platform",
+    "user_email",
 )
 _COLUMNS = [getattr(DownloadEvent, c) for c in COLUMNS]
 

@@ -3,66 +3,25 @@ repository, tag or day. The definitions are in docs/audit.md ("Counting pulls").
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from litestar import Controller, get
 from litestar.params import FromQuery
-from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, select, tuple_
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Select, case, distinct, func, or_, select, union_all
 
 from app import services
 from app.api.common import Caller, Session
+from app.audit import rollup
 from app.models import DownloadEvent as E
+from app.models import UsageDaily as U
 from app.roles import Permission
-from registry.tables import Manifest, ManifestReference, Repository
 
 GroupBy = Literal["customer", "license", "repository", "tag", "day"]
 
 
-def _is_index_child() -> ColumnElement[bool]:
-    """The event fetched a manifest that an index in the same repository lists (a platform fetch)."""
-    return exists(
-        select(1)
-        .select_from(ManifestReference)
-        .join(Manifest, Manifest.id == ManifestReference.manifest_id)
-        .join(Repository, Repository.id == Manifest.repository_id)
-        .where(
-            ManifestReference.digest == E.digest,
-            ManifestReference.is_manifest.is_(True),
-            Repository.name == E.repository,
-        )
-    )
-
-
-def _minute(dialect: str) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return func.date_trunc("minute", E.at)
-    return func.strftime("%Y-%m-%d %H:%M", E.at)
-
-
-def _day(dialect: str) -> ColumnElement[Any]:
-    """The UTC day; PostgreSQL truncates (cheaper than formatting each row), the answer formats it."""
-    return func.date_trunc("day", E.at) if dialect == "postgresql" else func.date(E.at)
-
-
-def _pull_identity(dialect: str) -> ColumnElement[Any]:
-    """Token, repository, digest and minute: what makes two manifest GETs the same pull."""
-    if dialect == "postgresql":  # a row value: no string building per event
-        return tuple_(func.coalesce(E.token_id, 0), E.repository, func.coalesce(E.digest, ""), _minute(dialect))
-    return (
-        func.coalesce(cast(E.token_id, String), "")
-        + "|"
-        + E.repository
-        + "|"
-        + func.coalesce(E.digest, "")
-        + "|"
-        + _minute(dialect)
-    )
-
-
-def usage_query(
-    dialect: str,
+async def usage_query(
+    conn: Any,
     vendor_id: int,
     group_by: GroupBy,
     since: datetime | None,
@@ -70,45 +29,61 @@ def usage_query(
     customer_id: int | None,
     repository: str | None,
 ) -> Select[Any]:
-    columns: dict[str, Any] = {
-        "customer": E.customer_id,
-        "license": E.license_id,
-        "repository": E.repository,
-        "tag": E.reference,
-        "day": _day(dialect),
-    }
-    key = columns[group_by].label("key")
-    ok = and_(E.status < 400, E.action != "denied")
-    pull = and_(ok, E.action == "manifest.get", ~_is_index_child())
-    pull_identity = _pull_identity(dialect)  # one pull per token, repository, digest and minute
+    """Rolled-up days from `usage_daily`, the rest from raw events, summed per `group_by` key."""
+    since, until = _utc(since), _utc(until)
+    dialect = conn.dialect.name
+    rolled = await rollup.rolled_up_days(conn, since, until)
+    raw_filters = [
+        E.vendor_id == vendor_id,
+        or_(*(rollup.in_range(lo, hi) for lo, hi in rollup.raw_ranges(since, until, rolled))),
+    ]
+    rolled_filters = [U.vendor_id == vendor_id, U.day.in_(rolled)]
+    if customer_id is not None:
+        raw_filters.append(E.customer_id == customer_id)
+        rolled_filters.append(U.customer_id == customer_id)
+    if repository is not None:
+        raw_filters.append(E.repository == repository)
+        rolled_filters.append(U.repository == repository)
+    parts = [rollup.usage_rows(dialect, raw_filters)]
+    if rolled:
+        columns = [getattr(U, c.name) for c in parts[0].selected_columns]
+        parts.append(select(*columns).where(*rolled_filters))
+    rows = union_all(*parts).subquery()
+    key = {
+        "customer": rows.c.customer_id,
+        "license": rows.c.license_id,
+        "repository": rows.c.repository,
+        "tag": rows.c.tag,
+        "day": rows.c.day,
+    }[group_by].label("key")
     stmt = (
         select(
             key,
-            func.count(distinct(case((pull, pull_identity)))).label("pulls"),
-            func.count(case((and_(ok, E.action == "manifest.head"), 1))).label("version_checks"),
-            func.count(
-                distinct(
-                    case((and_(ok, E.action.in_(("manifest.get", "manifest.head"))), func.coalesce(E.client_ip, "")))
-                )
-            ).label("unique_clients"),
-            func.coalesce(func.sum(case((ok, E.bytes), else_=0)), 0).label("bytes"),
-            func.count(case((E.action == "denied", 1))).label("denials"),
+            func.sum(rows.c.pulls).label("pulls"),
+            func.sum(rows.c.version_checks).label("version_checks"),
+            func.count(distinct(case((rows.c.reads > 0, rows.c.client_ip)))).label("unique_clients"),
+            func.sum(rows.c.bytes).label("bytes"),
+            func.sum(rows.c.denials).label("denials"),
         )
-        .where(E.vendor_id == vendor_id, E.action.in_(("manifest.get", "manifest.head", "blob.get", "denied")))
         .group_by(key)
         .order_by(key)
     )
-    if since is not None:
-        stmt = stmt.where(E.at >= services.aware(since))
-    if until is not None:
-        stmt = stmt.where(E.at < services.aware(until))
-    if customer_id is not None:
-        stmt = stmt.where(E.customer_id == customer_id)
-    if repository is not None:
-        stmt = stmt.where(E.repository == repository)
     if group_by == "tag":
-        stmt = stmt.where(~E.reference.like("sha%:%"))  # tags only; digests are not tags
+        stmt = stmt.where(rows.c.tag != "")  # tags only; digests are not tags
     return stmt
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    aware = services.aware(value)
+    return aware.astimezone(UTC) if aware is not None else None
+
+
+def _key(group_by: GroupBy, value: Any) -> Any:
+    if group_by == "day":
+        return value if isinstance(value, str) else value.isoformat()
+    if group_by in ("customer", "license"):
+        return value or None  # 0: a vendor token, or no license
+    return value
 
 
 class UsageController(Controller):
@@ -127,19 +102,19 @@ class UsageController(Controller):
         repository: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         caller.require(Permission.READ)
-        dialect = session.get_bind().dialect.name
-        stmt = usage_query(dialect, caller.vendor_id, group_by, since, until, customer_id, repository)
-        rows = (await session.execute(stmt)).all()
+        conn = await session.connection()
+        stmt = await usage_query(conn, caller.vendor_id, group_by, since, until, customer_id, repository)
+        rows = (await conn.execute(stmt)).all()
         return {
             "group_by": group_by,
             "items": [
                 {
-                    "key": r.key.date().isoformat() if isinstance(r.key, datetime) else r.key,
-                    "pulls": r.pulls,
-                    "version_checks": r.version_checks,
+                    "key": _key(group_by, r.key),
+                    "pulls": int(r.pulls),
+                    "version_checks": int(r.version_checks),
                     "unique_clients": r.unique_clients,
                     "bytes": int(r.bytes),
-                    "denials": r.denials,
+                    "denials": int(r.denials),
                 }
                 for r in rows
             ],

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Table, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.audit.rollup import mark_stale
 from app.audit.spool import Spool
-from app.models import DownloadEvent
+from app.models import DownloadEvent, Token, User
 from registry.sql import insert_ignore, write_transaction
+from registry.tables import Manifest, ManifestReference, Repository
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -51,7 +53,9 @@ class SpoolWriter:
                 return total
             rows = [{**r, "at": datetime.fromisoformat(r["at"])} for r in records]
             async with write_transaction(self.engine) as conn:
+                await describe(conn, rows)
                 await conn.execute(insert_ignore(conn, events_table), rows)
+                await mark_stale(conn, {r["at"].astimezone(UTC).date() for r in rows})
             spool.mark_stored(offset)  # after the commit: a crash in between only replays
             total += len(records)
 
@@ -80,3 +84,31 @@ class SpoolWriter:
         except Exception as exc:
             log.warning("audit writer: %s; events stay in the spool for the next start", exc)
             return 0
+
+
+async def describe(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Add what the request path does not look up: the platform of an index child and the token's user."""
+    children = {(r["repository"], r["digest"]) for r in rows if r["action"].startswith("manifest.") and r.get("digest")}
+    platforms: dict[tuple[str, str], str | None] = {}
+    if children:
+        found = await conn.execute(
+            select(Repository.name, ManifestReference.digest, ManifestReference.platform)
+            .join(Manifest, Manifest.id == ManifestReference.manifest_id)
+            .join(Repository, Repository.id == Manifest.repository_id)
+            .where(
+                ManifestReference.is_manifest.is_(True),
+                ManifestReference.platform.is_not(None),
+                tuple_(Repository.name, ManifestReference.digest).in_(children),
+            )
+        )
+        platforms = {(name, digest): platform for name, digest, platform in found}
+    token_ids = {r["token_id"] for r in rows if r.get("token_id")}
+    users: dict[int, str] = {}
+    if token_ids:
+        people = await conn.execute(
+            select(Token.id, User.email).join(User, User.id == Token.created_by).where(Token.id.in_(token_ids))
+        )
+        users = {token_id: email for token_id, email in people}
+    for r in rows:
+        r["platform"] = platforms.get((r["repository"], r.get("digest") or ""))
+        r["user_email"] = users.get(r.get("token_id") or 0)

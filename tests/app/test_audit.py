@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
-from app.models import DownloadEvent
+from app.models import DownloadEvent, Token, User
 from tests.conftest import basic
 from tests.registry.helpers import push_image
 from tests.support.oci import image, sha256
@@ -57,6 +57,7 @@ async def test_pulls_and_denials_are_recorded_with_who_what_and_why(wharf, count
     assert (get.repository, get.reference, get.digest) == (repo, "1.0.0", ok.digest)
     assert get.license_id == ids["license"]["id"] and get.token_id == ids["token"]["id"]
     assert get.user_agent == "audit-test/1.0" and get.status == 200 and get.bytes == len(ok.manifest)
+    assert get.user_email is None  # the token was made by an API token, not by a person
     assert by_action["manifest.head"][-1].bytes == 0
     blob = by_action["blob.get"][-1]
     assert blob.bytes == 10 and blob.status == 206 and blob.digest == layer
@@ -78,3 +79,19 @@ async def test_replaying_the_spool_stores_each_event_once(wharf):
         writer.spool.mark_stored(0)  # as after a crash between the insert and the offset update
         assert await writer.drain() > 0
         assert (await conn.execute(count)).scalar() == 5
+
+
+async def test_the_person_behind_a_token_is_recorded(wharf):
+    repo, img = wharf.repo("people"), image("audit-person")
+    await push_image(wharf, repo, img, "1.0.0")
+    ids, token = await customer_token(wharf, repo, ["*"])
+    engine = wharf.app.state.registry.metadata.engine
+    async with engine.begin() as conn:  # as when a customer user creates the token in the portal
+        user_id = (
+            await conn.execute(insert(User).values(email=f"dev-{ids['token']['id']}@customer.test").returning(User.id))
+        ).scalar_one()
+        await conn.execute(update(Token).where(Token.id == ids["token"]["id"]).values(created_by=user_id))
+    await wharf.client.get(f"/v2/{repo}/manifests/1.0.0", headers={"Authorization": basic("x", token)})
+    await wharf.app.state.audit_writer.drain()
+    (pull,) = await events(wharf, token_id=ids["token"]["id"], action="manifest.get")
+    assert pull.user_email == f"dev-{ids['token']['id']}@customer.test"

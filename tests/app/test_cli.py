@@ -84,12 +84,16 @@ def test_audit_prune_applies_the_retention(tmp_path):
                 "VALUES (?, datetime('now', ?), 'manifest.get', 'acme/app', 0, 200)",
                 (event_id, f"-{age} days"),
             )
+    rolled = run("audit", "rollup", data_dir=tmp_path)
+    assert rolled.returncode == 0 and "rolled up 40 days" in rolled.stderr, rolled.stderr  # 40 days ago .. yesterday
     forever = run("audit", "prune", data_dir=tmp_path)
     assert forever.returncode == 0 and "nothing deleted" in forever.stderr
     pruned = run("audit", "prune", data_dir=tmp_path, WHARF_EVENT_RETENTION_DAYS="30")
     assert pruned.returncode == 0 and "deleted 1 " in pruned.stderr
     with sqlite3.connect(tmp_path / "wharf.db") as conn:
         assert [row[0] for row in conn.execute("SELECT id FROM download_events")] == ["recent"]
+        # the daily usage rows of pruned days go too (they name client addresses)
+        assert [row[0] for row in conn.execute("SELECT pulls FROM usage_daily")] == [1]
 
 
 def test_a_bad_trusted_proxy_setting_is_explained():

@@ -30,6 +30,10 @@ async def test_usage_counts_pulls_checks_clients_and_bytes(wharf):
     assert (await wharf.client.get(f"/v2/{repo}/manifests/2.0.0", headers=auth)).status_code == 403
     await wharf.app.state.audit_writer.drain()
 
+    platform_fetches = await events(wharf, customer_id=ids["customer"]["id"], reference=amd.digest)
+    assert [e.platform for e in platform_fetches] == ["linux/amd64", "linux/amd64"]
+    assert {e.platform for e in await events(wharf, customer_id=ids["customer"]["id"], reference="1.0.0")} == {None}
+
     api = {"Authorization": f"Bearer {wharf.token}"}
     params = {"customer_id": ids["customer"]["id"]}
     by_tag = (await wharf.client.get("/api/v1/usage", params={**params, "group_by": "tag"}, headers=api)).json()
