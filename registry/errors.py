@@ -24,7 +24,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "RANGE_INVALID": (416, "invalid content range"),
     "MANIFEST_TOO_LARGE": (413, "manifest too large"),
     "PAGINATION_NUMBER_INVALID": (400, "invalid number of results requested"),
+    "UNAVAILABLE": (503, "service unavailable"),  # as CNCF distribution answers when a backend is down
 }
+
+# What an unreachable database or a connection failure raises: the client should retry, not see a 500.
+UNAVAILABLE_RETRY_SECONDS = "5"
 
 
 class RegistryError(Exception):

@@ -11,6 +11,7 @@ from registry.access import Authenticator, basic_password
 from registry.auth import Principal, Scope, parse_scopes
 from registry.errors import RegistryError
 from registry.http import registry_error_response
+from registry.http.common import UNAVAILABLE
 
 
 def build_token_router(auth: Authenticator) -> Router:
@@ -83,6 +84,9 @@ def build_token_router(auth: Authenticator) -> Router:
     return Router(
         path="/",
         route_handlers=[token_get, token_post],
-        exception_handlers={RegistryError: registry_error_response},
+        exception_handlers={
+            RegistryError: registry_error_response,
+            **dict.fromkeys(UNAVAILABLE, registry_error_response),
+        },
         include_in_schema=False,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
@@ -16,10 +17,14 @@ from app import services
 from app.policy import WharfPolicy
 from app.roles import Permission, permissions
 from app.services import Invalid, NotFound
-from registry.http.common import client_ip
+from registry.errors import UNAVAILABLE_RETRY_SECONDS
+from registry.http.common import UNAVAILABLE, client_ip
 from registry.sql import WRITE
 
 MAX_LIMIT = 200
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,4 +121,10 @@ def invalid(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return Response(body, status_code=400)
 
 
-EXCEPTION_HANDLERS = {NotFound: not_found, Invalid: invalid}
+def unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("%s %s: database unreachable (%s)", request.method, request.url.path, type(exc).__name__)
+    body = {"status_code": 503, "detail": "Wharf cannot reach its database; retry shortly"}
+    return Response(body, status_code=503, headers={"Retry-After": UNAVAILABLE_RETRY_SECONDS})
+
+
+EXCEPTION_HANDLERS = {NotFound: not_found, Invalid: invalid, **dict.fromkeys(UNAVAILABLE, unavailable)}

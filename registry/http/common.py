@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from registry.access import Authenticator, Caller
-from registry.errors import RegistryError
+from registry.errors import UNAVAILABLE_RETRY_SECONDS, RegistryError
 from registry.events import EventSink, RegistryEvent
 from registry.metadata import Metadata
 from registry.names import Route, parse_route
@@ -18,6 +21,9 @@ from registry.storage import BlobStore
 from registry.uploads import Uploads
 
 Req = Request[Any, Any, Any]
+log = logging.getLogger(__name__)
+# An unreachable database (or a connection to it failing): the answer is "retry", never a 500.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError)
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
 MAX_PAGE = 10_000
 
@@ -102,6 +108,10 @@ def registry_error_response(request: Req, exc: Exception) -> Response[Any]:
         error = RegistryError("SIZE_INVALID", "request body too large", status=413)
     elif isinstance(exc, HTTPException) and exc.status_code < 500:
         error = RegistryError("UNSUPPORTED", str(exc.detail), status=exc.status_code)
+    elif isinstance(exc, UNAVAILABLE):
+        log.warning("%s %s: database unreachable (%s)", request.method, request.url.path, type(exc).__name__)
+        message = "the registry cannot reach its database; retry shortly"
+        error = RegistryError("UNAVAILABLE", message, headers={"Retry-After": UNAVAILABLE_RETRY_SECONDS})
     else:
         raise exc
     headers = {**API_VERSION, **error.headers}

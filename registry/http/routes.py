@@ -11,7 +11,7 @@ from litestar.types import ExceptionHandlersMap
 
 from registry.errors import RegistryError
 from registry.http import blobs, listing, manifests
-from registry.http.common import API_VERSION, Registry, Req, registry_error_response, route_of
+from registry.http.common import API_VERSION, UNAVAILABLE, Registry, Req, registry_error_response, route_of
 
 
 def _unsupported(method: str, what: str) -> RegistryError:
@@ -85,6 +85,7 @@ def build_router(reg: Registry) -> Router:
         raise _unsupported("DELETE", "manifests, tags, blobs and uploads")
 
     handlers: ExceptionHandlersMap = {RegistryError: registry_error_response, HTTPException: registry_error_response}
+    handlers.update(dict.fromkeys(UNAVAILABLE, registry_error_response))
     return Router(
         path="/",
         route_handlers=[ping, v2_get, v2_head, v2_post, v2_patch, v2_put, v2_delete],

@@ -56,6 +56,16 @@ def test_pulls_survive_a_database_outage_and_nothing_is_lost(tmp_path):
             while time.monotonic() - outage_started < 4:  # longer than the credential cache (2 s)
                 pull("during", 10)
                 time.sleep(0.2)
+            # what memory cannot answer says "retry", in each face's own error form, never a 500
+            r = client.get("/v2/acme/outage/manifests/never-seen")
+            assert r.status_code == 503 and r.headers["Retry-After"] == "5", r.text
+            assert r.json()["errors"][0]["code"] == "UNAVAILABLE"
+            r = client.get("/v2/acme/outage/manifests/never-seen", auth=("ci", "wharf_api_unknown"))
+            assert r.status_code == 503 and r.json()["errors"][0]["code"] == "UNAVAILABLE", r.text
+            r = client.get("/token", params={"service": server.host}, auth=("ci", "wharf_pull_unknown"))
+            assert r.status_code == 503 and r.json()["errors"][0]["code"] == "UNAVAILABLE", r.text
+            r = httpx.get(f"{server.url}/api/v1/customers", headers={"Authorization": f"Bearer {server.token}"})
+            assert r.status_code == 503 and "retry" in r.json()["detail"], r.text
             cluster.start()
             pull("after", 20)
         deadline = time.monotonic() + 20
