@@ -22,7 +22,7 @@ from app import db
 from app.api import build_api_router
 from app.audit.rollup import roll_up_pending
 from app.audit.spool import Spool
-from app.audit.writer import SpoolWriter
+from app.audit.writer import SpoolWriter, WriterThread
 from app.policy import WharfPolicy
 from app.settings import Settings
 from portal_customer.invitations import invitation_controller
@@ -99,15 +99,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await startup()
         flusher = asyncio.create_task(record_token_use())
-        audit = asyncio.create_task(writer.run())  # also replays what a previous run left in the spool
+        audit = WriterThread(spool, settings.database_url)  # also replays what a previous run left in the spool
+        audit.start()
         rollups = asyncio.create_task(roll_up_usage())
         try:
             yield
         finally:
             rollups.cancel()
             flusher.cancel()
-            audit.cancel()
-            await writer.stop()
+            await audit.stop()
             spool.close()
             try:
                 await policy.flush_last_used()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,24 +15,70 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.audit.rollup import mark_stale
 from app.audit.spool import Spool
 from app.models import DownloadEvent, Token, User
-from registry.sql import insert_ignore, write_transaction
+from registry.sql import create_engine, insert_ignore, write_transaction
 from registry.tables import Manifest, ManifestReference, Repository
 
 log = logging.getLogger(__name__)
 BATCH = 1000
+STOP_SECONDS = 30  # the final drain's time limit at shutdown
 events_table: Table = DownloadEvent.__table__  # type: ignore[assignment]
 
 
+class WriterThread:
+    """Runs the spool writer on its own thread, event loop and engine, so that reading the spool,
+    decoding it and inserting batches never holds up the requests on the serving loop."""
+
+    def __init__(self, spool: Spool, database_url: str, interval: float = 0.5) -> None:
+        self.spool = spool
+        self.database_url = database_url
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="wharf-audit-writer", daemon=True)
+        self._serving_loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self._serving_loop = asyncio.get_running_loop()  # emit() runs there, and so must rotation
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Stop after a final drain (what is left, if the database is away, is replayed at the next start)."""
+        self._stopping.set()
+        await asyncio.to_thread(self._thread.join, STOP_SECONDS)
+
+    def _rotate(self) -> None:
+        assert self._serving_loop is not None
+        self._serving_loop.call_soon_threadsafe(self.spool.rotate_if_drained)
+
+    def _main(self) -> None:
+        asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        engine = create_engine(self.database_url)
+        writer = SpoolWriter(self.spool, engine, self.interval, rotate=self._rotate)
+        try:
+            await writer.run(self._stopping)
+            await writer.stop()
+        finally:
+            await engine.dispose()
+
+
 class SpoolWriter:
-    def __init__(self, spool: Spool, engine: AsyncEngine, interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        engine: AsyncEngine,
+        interval: float = 0.5,
+        rotate: Callable[[], None] | None = None,
+    ) -> None:
         self.spool = spool
         self.engine = engine
         self.interval = interval
+        self.rotate = rotate or spool.rotate_if_drained  # must run where emit() runs
 
     async def drain(self) -> int:
         """Store everything spooled so far; returns how many events were written (or re-written)."""
         total = await self._drain(self.spool)
-        self.spool.rotate_if_drained()
+        self.rotate()
         return total
 
     async def drain_orphans(self) -> int:
@@ -59,10 +107,10 @@ class SpoolWriter:
             spool.mark_stored(offset)  # after the commit: a crash in between only replays
             total += len(records)
 
-    async def run(self) -> None:
-        """Drain every `interval`; while the database is away, keep the spool and retry."""
+    async def run(self, stopping: threading.Event | None = None) -> None:
+        """Drain every `interval` until `stopping` is set; while the database is away, keep the spool and retry."""
         failing, orphans_done = False, False
-        while True:
+        while stopping is None or not stopping.is_set():
             try:
                 if not orphans_done:
                     await self.drain_orphans()
