@@ -175,6 +175,12 @@ class WharfPolicy:
             return Decision(False, reason="this content is not reachable from any tag your licenses cover")
         return Decision(False, reason=denial.reason)
 
+    async def readable_tags(self, principal: Principal, repository: str, tags: list[str]) -> list[str]:
+        if not self.restricts_tags(principal):
+            return tags
+        licenses = await self.customer_licenses(int(principal.attributes["org_id"]))
+        return licensing.allowed_tags(licenses, repository, tags, datetime.now(UTC))
+
     async def customer_licenses(self, customer_id: int) -> tuple[licensing.License, ...]:
         now = time.monotonic()
         hit = self._licenses.get(customer_id)

@@ -84,3 +84,7 @@ class AccessPolicy(Protocol):
     async def decide_tags(self, principal: Principal, repository: str, tags: frozenset[str]) -> Decision:
         """Allowed if content reachable from any of `tags` may be read; else the plain-words reason."""
         ...
+
+    async def readable_tags(self, principal: Principal, repository: str, tags: list[str]) -> list[str]:
+        """Those of `tags`, in order, that the principal may read (for tags/list, decided in one pass)."""
+        ...

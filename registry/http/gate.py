@@ -53,9 +53,7 @@ async def readable_tags(
         page = await reg.metadata.tags(repository, batch, last)
         if page is None:
             return None
-        for tag in page:
-            if (await policy.decide_tags(caller.principal, repository, frozenset({tag}))).allowed:
-                found.append(tag)
+        found.extend(await policy.readable_tags(caller.principal, repository, page))
         if len(page) < batch:
             break
         last = page[-1]
