@@ -25,6 +25,7 @@ from app.audit.spool import Spool
 from app.audit.writer import SpoolWriter, WriterThread
 from app.policy import WharfPolicy
 from app.settings import Settings
+from app.web import build_web
 from portal_customer.invitations import invitation_controller
 from registry.access import Authenticator
 from registry.http import Registry, build_router
@@ -72,12 +73,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     writer = SpoolWriter(spool, engine)
     proxies = trusted_proxies(settings.registry.trusted_proxies)
     registry = Registry(metadata, store, Uploads(metadata, store), auth, spool, proxies)
+    web = build_web(settings, engine, TEMPLATES / "static", proxies)
 
     async def startup() -> None:
         if settings.database.auto_migrate:
             await anyio.to_thread.run_sync(db.upgrade, settings.database_url)
         kid, pem = await db.signing_key_pem(engine, _new_key)
         tokens.use_key(ECKey.import_key(pem, parameters={"kid": kid}))
+        web.use_secret(pem)
 
     async def record_token_use() -> None:
         while True:
@@ -117,12 +120,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[
+            *web.route_handlers,
             invitation_controller(engine),
             build_router(registry),
             build_token_router(auth),
             build_api_router(engine, policy, settings.public_url, proxies),
         ],
         lifespan=[lifespan],
+        middleware=web.middleware,
+        csrf_config=web.csrf,
+        stores=web.stores,
+        exception_handlers=web.exception_handlers,
         openapi_config=OpenAPIConfig(
             title="Wharf automation API", version="1", path="/api/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
@@ -131,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.web = web.context
     app.state.startup = startup
     app.state.audit_writer = writer
     return app

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -38,6 +39,10 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200))
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = _created()
+    # Branding of a vendor's portals (edited on the vendor portal's settings page).
+    logo_url: Mapped[str | None] = mapped_column(String(500))
+    accent_color: Mapped[str | None] = mapped_column(String(7))  # #rrggbb
+    welcome_text: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("vendor_id", "slug"),)
 
 
@@ -190,3 +195,25 @@ class AdminAuditEntry(Base):
     before: Mapped[str | None] = mapped_column(Text)  # JSON, never a secret
     after: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_admin_audit_vendor_at", "vendor_id", "at"),)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds only `id`; deleting the row ends the session."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class PasswordReset(Base):
+    """A single-use, expiring password reset link; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "password_resets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

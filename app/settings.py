@@ -76,12 +76,29 @@ class AuditSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    smtp_host: str = field(default_factory=lambda: _env("WHARF_SMTP_HOST", ""))
+    """WHARF_SMTP_HOST: SMTP server for invitations and password resets; empty: links are logged and shown."""
+    smtp_port: int = field(default_factory=lambda: int(_env("WHARF_SMTP_PORT", "25")))
+    """WHARF_SMTP_PORT: SMTP port (25, 587 for starttls, 465 for tls)."""
+    smtp_tls: str = field(default_factory=lambda: _env("WHARF_SMTP_TLS", "none"))
+    """WHARF_SMTP_TLS: `none`, `starttls` or `tls`."""
+    smtp_username: str = field(default_factory=lambda: _env("WHARF_SMTP_USERNAME", ""))
+    """WHARF_SMTP_USERNAME: SMTP login; empty: no authentication."""
+    smtp_password: str = field(default_factory=lambda: _env("WHARF_SMTP_PASSWORD", ""))
+    """WHARF_SMTP_PASSWORD: SMTP password paired with WHARF_SMTP_USERNAME."""
+    mail_from: str = field(default_factory=lambda: _env("WHARF_MAIL_FROM", "wharf@localhost"))
+    """WHARF_MAIL_FROM: the sender address of Wharf's mail."""
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
     @property
     def public_url(self) -> str:

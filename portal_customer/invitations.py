@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app import services
 from app.identity import hash_password, hash_secret
 from app.models import Invitation, Membership, Organization, User
+from app.web.context import web
+from app.web.pages import render
 from registry.sql import WRITE
 
 PROBLEMS = {
@@ -37,7 +40,8 @@ def invitation_controller(engine: AsyncEngine) -> type[Controller]:
             return invitation, organization, "expired"
         return invitation, organization, None
 
-    def page(
+    async def page(
+        request: Request[Any, Any, Any],
         invitation: Invitation | None,
         organization: Organization | None,
         problem: str | None,
@@ -45,10 +49,12 @@ def invitation_controller(engine: AsyncEngine) -> type[Controller]:
         **context: Any,
     ) -> Template:
         title, detail = PROBLEMS[problem] if problem else ("", "")
-        return Template(
-            template_name="customer/invitation.html",
-            status_code=status,
-            context={
+        return await render(
+            request,
+            "customer/invitation.html",
+            status=status,
+            vendor_id=(organization.vendor_id or organization.id) if organization else None,
+            **{
                 "problem": {"title": title, "detail": detail} if problem else None,
                 "organization": organization.name if organization else "Wharf",
                 "email": invitation.email if invitation else "",
@@ -63,17 +69,19 @@ def invitation_controller(engine: AsyncEngine) -> type[Controller]:
         include_in_schema = False
 
         @get("/{secret:str}")
-        async def show(self, secret: FromPath[str]) -> Template:
+        async def show(self, request: Request[Any, Any, Any], secret: FromPath[str]) -> Template:
             async with AsyncSession(engine) as session:
                 invitation, organization, problem = await find(session, secret)
-                return page(invitation, organization, problem, 404 if problem == "unknown" else 200)
+                return await page(request, invitation, organization, problem, 404 if problem == "unknown" else 200)
 
         @post("/{secret:str}", status_code=200)
-        async def accept(self, secret: FromPath[str], data: URLEncodedBody[dict[str, str]]) -> Template:
+        async def accept(
+            self, request: Request[Any, Any, Any], secret: FromPath[str], data: URLEncodedBody[dict[str, str]]
+        ) -> Template:
             async with AsyncSession(writer, expire_on_commit=False) as session:
                 invitation, organization, problem = await find(session, secret)
                 if problem or invitation is None:
-                    return page(invitation, organization, problem, 404 if problem == "unknown" else 409)
+                    return await page(request, invitation, organization, problem, 404 if problem == "unknown" else 409)
                 name, password = (data.get("name") or "").strip(), data.get("password") or ""
                 errors = {}
                 if not name:
@@ -83,7 +91,7 @@ def invitation_controller(engine: AsyncEngine) -> type[Controller]:
                 if await session.scalar(select(User.id).where(User.email == invitation.email)):
                     errors["name"] = "An account with this email already exists; sign in with it instead."
                 if errors:
-                    return page(invitation, organization, None, 400, errors=errors, name=name)
+                    return await page(request, invitation, organization, None, 400, errors=errors, name=name)
                 user = User(email=invitation.email, name=name[:200], password_hash=hash_password(password))
                 session.add(user)
                 await session.flush()
@@ -91,7 +99,18 @@ def invitation_controller(engine: AsyncEngine) -> type[Controller]:
                     Membership(user_id=user.id, organization_id=invitation.organization_id, role=invitation.role)
                 )
                 invitation.accepted_at = datetime.now(UTC)
+                if organization is not None:
+                    services.record_change(
+                        session,
+                        vendor_id=organization.vendor_id or organization.id,
+                        actor=f"user:{user.id} ({user.email})",
+                        client_ip=web(request).client_ip(request),
+                        action="invitation.accept",
+                        object_type="invitation",
+                        object_id=invitation.id,
+                        after={"user_id": user.id, "organization_id": organization.id, "role": invitation.role},
+                    )
                 await session.commit()
-                return page(invitation, organization, None, accepted=True, name=name)
+                return await page(request, invitation, organization, None, accepted=True, name=name)
 
     return InvitationController

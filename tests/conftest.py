@@ -20,9 +20,10 @@ from sqlalchemy import event
 from app.db import upgrade
 from app.identity import bootstrap_vendor
 from app.main import create_app
-from app.settings import DatabaseSettings, RegistrySettings, ServerSettings, Settings
+from app.settings import DatabaseSettings, MailSettings, RegistrySettings, ServerSettings, Settings
 from tests.support import postgres
 from tests.support.server import LiveServer, start_server
+from tests.support.smtp import SmtpSink, start_sink
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -58,6 +59,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     in_thread(asyncio.run, postgres.drop_database(base, name))
 
 
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server receiving Wharf's mail for the whole run."""
+    sink, controller = start_sink()
+    yield sink
+    controller.stop()
+
+
 @dataclass
 class Wharf:
     client: httpx.AsyncClient
@@ -79,7 +88,9 @@ def basic(user: str, password: str) -> str:
 
 
 @pytest.fixture(scope="session")
-async def wharf(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wharf]:
+async def wharf(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink
+) -> AsyncIterator[Wharf]:
     data_dir = tmp_path_factory.mktemp("data")
     settings = Settings(
         server=ServerSettings(
@@ -87,6 +98,7 @@ async def wharf(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         ),
         database=DatabaseSettings(url=database_url, auto_migrate=False),
         registry=RegistrySettings(token_ttl=300, credential_cache_seconds=0.0),
+        mail=MailSettings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port, mail_from="wharf@testserver.local"),
     )
     app = create_app(settings)
     engine = app.state.registry.metadata.engine

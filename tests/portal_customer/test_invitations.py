@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from app.identity import verify_password
 from app.models import Invitation, Membership, User
+from tests.support.web import Browser
 
 
 async def invite(wharf, email: str, role: str = "admin") -> str:
@@ -23,20 +24,21 @@ async def invite(wharf, email: str, role: str = "admin") -> str:
 async def test_accepting_an_invitation_creates_the_account(wharf):
     email = f"new-{datetime.now(UTC).timestamp()}@invited.test"
     path = await invite(wharf, email)
-    r = await wharf.client.get(path)
+    browser = Browser(wharf.app)
+    r = await browser.get(path)
     assert r.status_code == 200 and "Join Invited Co" in r.text and email in r.text
-    r = await wharf.client.post(path, data={"name": "Ada", "password": "short"})
+    r = await browser.post(path, data={"name": "Ada", "password": "short"})
     assert r.status_code == 400 and "at least 8 characters" in r.text
-    r = await wharf.client.post(path, data={"name": "Ada", "password": "long enough"})
+    r = await browser.post(path, data={"name": "Ada", "password": "long enough"})
     assert r.status_code == 200 and "Welcome, Ada" in r.text
     engine = wharf.app.state.registry.metadata.engine
     async with engine.connect() as conn:
         user = (await conn.execute(select(User).where(User.email == email))).one()
         role = (await conn.execute(select(Membership.role).where(Membership.user_id == user.id))).scalar()
     assert verify_password("long enough", user.password_hash) and role == "admin"
-    r = await wharf.client.get(path)
+    r = await browser.get(path)
     assert "already accepted" in r.text
-    r = await wharf.client.post(path, data={"name": "Eve", "password": "long enough"})
+    r = await browser.post(path, data={"name": "Eve", "password": "long enough"})
     assert r.status_code == 409
 
 
@@ -51,7 +53,8 @@ async def test_unknown_and_expired_links_explain_themselves(wharf):
             .where(Invitation.email == "late@invited.test")
             .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
-    r = await wharf.client.get(path)
+    browser = Browser(wharf.app)
+    r = await browser.get(path)
     assert "expired" in r.text
-    r = await wharf.client.post(path, data={"name": "Late", "password": "long enough"})
+    r = await browser.post(path, data={"name": "Late", "password": "long enough"})
     assert r.status_code == 409

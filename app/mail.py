@@ -1,0 +1,75 @@
+"""Outgoing mail (invitations, password resets): SMTP when configured, else the message is only logged."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiosmtplib
+
+from app.settings import MailSettings
+
+log = logging.getLogger(__name__)
+TLS_MODES = ("none", "starttls", "tls")
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    text: str
+
+
+class Mailer(Protocol):
+    delivers: bool
+    """False when mail only goes to the log: the page then shows the link to the person who asked for it."""
+
+    async def send(self, mail: Mail) -> None: ...
+
+
+class MailError(RuntimeError):
+    pass
+
+
+class SmtpMailer:
+    delivers = True
+
+    def __init__(self, settings: MailSettings) -> None:
+        if settings.smtp_tls not in TLS_MODES:
+            raise ValueError(f"WHARF_SMTP_TLS must be one of {', '.join(TLS_MODES)}, not {settings.smtp_tls!r}")
+        self.settings = settings
+
+    async def send(self, mail: Mail) -> None:
+        s = self.settings
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = s.mail_from, mail.to, mail.subject
+        message.set_content(mail.text)
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username or None,
+                password=s.smtp_password or None,
+                use_tls=s.smtp_tls == "tls",
+                start_tls=s.smtp_tls == "starttls",
+                timeout=15,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            log.error("could not send mail to %s: %s", mail.to, exc)
+            raise MailError(f"the mail server did not accept the message ({exc})") from exc
+
+
+class LogMailer:
+    """No SMTP host configured: the mail is written to the log (and the caller shows its link)."""
+
+    delivers = False
+
+    async def send(self, mail: Mail) -> None:
+        log.warning("no WHARF_SMTP_HOST set; mail to %s not sent: %s\n%s", mail.to, mail.subject, mail.text)
+
+
+def build_mailer(settings: MailSettings) -> Mailer:
+    return SmtpMailer(settings) if settings.smtp_host else LogMailer()

@@ -1,0 +1,126 @@
+"""The web foundation: sign-in, throttling, sign-out, password reset by mail, CSRF, cookies, error pages."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.models import WebSession
+from app.settings import ServerSettings, Settings
+from app.web import build_web
+from tests.support.web import Browser, customer_user
+
+
+def engine_of(wharf):
+    return wharf.app.state.registry.metadata.engine
+
+
+async def test_sign_in_rotates_the_session_and_sign_out_ends_it(wharf):
+    person = await customer_user(wharf, "member")
+    async with Browser(wharf.app) as browser:
+        await browser.get("/signin")
+        before = browser.client.cookies.get("wharf_session")
+        r = await browser.post("/signin", {"email": person.email, "password": "wrong password"})
+        assert r.status_code == 400 and "do not match an account" in r.text
+        r = await browser.post("/signin", {"email": person.email.upper(), "password": person.password})
+        assert r.status_code == 303 and r.headers["location"] == "/portal/"
+        cookie = browser.client.cookies.get("wharf_session")
+        assert cookie and cookie != before
+        set_cookie = r.headers["set-cookie"]
+        assert "HttpOnly" in set_cookie and "SameSite=lax" in set_cookie and "Secure" not in set_cookie
+        r = await browser.get("/signin")
+        assert r.status_code == 302  # already signed in: straight to the portal
+        async with engine_of(wharf).connect() as conn:
+            assert await conn.scalar(select(func.count()).where(WebSession.id == cookie)) == 1
+        r = await browser.post("/signout")
+        assert r.status_code == 303 and r.headers["location"] == "/signin?notice=signed_out"
+        async with engine_of(wharf).connect() as conn:
+            assert await conn.scalar(select(func.count()).where(WebSession.id == cookie)) == 0
+        browser.client.cookies.set("wharf_session", cookie)  # a stolen copy of the cookie is worthless now
+        r = await browser.get("/signin")
+        assert r.status_code == 200 and "Sign in" in r.text
+
+
+async def test_a_redirect_after_sign_in_stays_on_this_site(wharf):
+    person = await customer_user(wharf, "member")
+    async with Browser(wharf.app) as browser:
+        await browser.get("/signin")
+        data = {"email": person.email, "password": person.password, "next": "//evil.example/x"}
+        r = await browser.post("/signin", data)
+        assert r.headers["location"] == "/portal/"
+
+
+async def test_five_failures_lock_the_account_and_the_address_for_a_while(wharf):
+    person = await customer_user(wharf, "member")
+    async with Browser(wharf.app) as attacker:
+        await attacker.get("/signin")
+        for _ in range(5):
+            r = await attacker.post("/signin", {"email": person.email, "password": "guess-guess"})
+            assert r.status_code == 400
+        r = await attacker.post("/signin", {"email": person.email, "password": person.password})
+        assert r.status_code == 429 and "Too many failed sign-ins" in r.text and "15 minutes" in r.text
+        other = await customer_user(wharf, "member")  # the same address may not go on with another account
+        r = await attacker.post("/signin", {"email": other.email, "password": other.password})
+        assert r.status_code == 429
+    async with Browser(wharf.app) as owner:  # the account is locked from everywhere
+        r = await owner.sign_in(person.email, person.password)
+        assert r.status_code == 429
+        r = await owner.sign_in(other.email, other.password)
+        assert r.status_code == 303
+
+
+async def test_password_reset_by_mail_is_single_use_and_ends_other_sessions(wharf, smtp_sink):
+    person = await customer_user(wharf, "member")
+    async with Browser(wharf.app) as old_device, Browser(wharf.app) as browser:
+        assert (await old_device.sign_in(person.email, person.password)).status_code == 303
+        await browser.get("/password/forgot")
+        r = await browser.post("/password/forgot", {"email": person.email})
+        assert r.status_code == 200 and "If an account exists" in r.text
+        r_unknown = await browser.post("/password/forgot", {"email": "nobody@nowhere.test"})
+        assert r_unknown.text.replace("nobody@nowhere.test", person.email) == r.text
+        link = smtp_sink.wait_for(person.email, "Reset your password").link("/password/reset/")
+        assert smtp_sink.count("nobody@nowhere.test") == 0
+        await browser.get(link)
+        r = await browser.post(link, {"password": "new password!", "password_again": "different"})
+        assert r.status_code == 400 and "differ" in r.text
+        r = await browser.post(link, {"password": "new password!", "password_again": "new password!"})
+        assert r.status_code == 303 and "password_changed" in r.headers["location"]
+        r = await browser.get(link)
+        assert r.status_code == 404 and "no longer works" in r.text
+        r = await old_device.get("/signin")
+        assert r.status_code == 200, "the session signed in with the old password must be over"
+        assert (await browser.sign_in(person.email, person.password)).status_code == 400
+        assert (await browser.sign_in(person.email, "new password!")).status_code == 303
+
+
+async def test_forms_without_the_csrf_token_are_refused(wharf):
+    person = await customer_user(wharf, "member")
+    async with Browser(wharf.app) as browser:
+        await browser.get("/signin")
+        r = await browser.client.post("/signin", data={"email": person.email, "password": person.password})
+        assert r.status_code == 403 and "This form has expired" in r.text
+        r = await browser.client.post(
+            "/signin", data={"email": person.email, "password": person.password}, headers={"x-csrftoken": browser.csrf}
+        )
+        assert r.status_code == 303  # htmx sends the token as a header
+
+
+async def test_portal_errors_are_pages_and_api_errors_stay_json(wharf):
+    async with Browser(wharf.app) as browser:
+        r = await browser.get("/portal/no-such-page")
+        assert r.status_code in (303, 404)
+        r = await browser.get("/no-such-page")
+        assert r.status_code == 404 and "text/html" in r.headers["content-type"] and "Page not found" in r.text
+        r = await browser.get("/api/v1/no-such-thing")
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+        r = await browser.get("/v2/acme/nothing/manifests/1.0")
+        assert r.status_code == 401 and "wharf_session" not in r.headers.get("set-cookie", "")
+        r = await browser.get("/static/htmx.min.js")
+        assert r.status_code == 200 and "htmx" in r.text
+
+
+def test_cookies_are_secure_behind_https(tmp_path):
+    settings = Settings(server=ServerSettings(public_url="https://wharf.example", data_dir=tmp_path))
+    web = build_web(settings, engine=None, static_dir=tmp_path)  # type: ignore[arg-type]
+    assert web.csrf.cookie_secure and web.csrf.cookie_httponly and web.csrf.cookie_samesite == "lax"
+    sessions = web.middleware[0].kwargs["backend"].config
+    assert sessions.secure and sessions.httponly and sessions.samesite == "lax"
