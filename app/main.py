@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
@@ -21,6 +21,9 @@ from app import db
 from app.api import build_api_router
 from app.audit.spool import Spool
 from app.audit.writer import SpoolWriter
+from app.health import build_health_router
+from app.http_metrics import RequestMetrics, build_metrics_router
+from app.metrics import WharfMetrics
 from app.policy import WharfPolicy
 from app.settings import Settings
 from portal_customer.invitations import invitation_controller
@@ -68,7 +71,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     spool = Spool(settings.spool_dir)
     writer = SpoolWriter(spool, engine)
     proxies = trusted_proxies(settings.registry.trusted_proxies)
-    registry = Registry(metadata, store, Uploads(metadata, store), auth, spool, proxies)
+    metrics = WharfMetrics()
+    metrics.watch(spool, policy)
+    registry = Registry(metadata, store, Uploads(metadata, store), auth, metrics.sink(spool), proxies)
 
     async def startup() -> None:
         if settings.database.auto_migrate:
@@ -94,6 +99,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             flusher.cancel()
             audit.cancel()
+            with suppress(asyncio.CancelledError):
+                await audit  # let a batch in flight roll back or finish before the final drain
             await writer.stop()
             spool.close()
             try:
@@ -108,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             build_router(registry),
             build_token_router(auth),
             build_api_router(engine, policy, settings.public_url, proxies),
+            build_health_router(engine, store),
+            build_metrics_router(metrics, settings.observability.metrics_token),
         ],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
@@ -116,6 +125,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         debug=False,
     )
+    # Outermost, so unrouted requests (404s) are counted too.
+    app.asgi_handler = RequestMetrics(app.asgi_handler, metrics)  # type: ignore[assignment]
+    app.state.metrics = metrics
     app.state.settings = settings
     app.state.registry = registry
     app.state.startup = startup

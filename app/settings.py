@@ -76,12 +76,23 @@ class AuditSettings:
 
 
 @dataclass(frozen=True)
+class ObservabilitySettings:
+    log_format: str = field(default_factory=lambda: _env("WHARF_LOG_FORMAT", "text"))
+    """WHARF_LOG_FORMAT: `text` for people, `json` for one JSON object per line (log collectors)."""
+    log_level: str = field(default_factory=lambda: _env("WHARF_LOG_LEVEL", "info"))
+    """WHARF_LOG_LEVEL: debug, info, warning or error; applies to Wharf and uvicorn."""
+    metrics_token: str = field(default_factory=lambda: _env("WHARF_METRICS_TOKEN", ""))
+    """WHARF_METRICS_TOKEN: when set, /metrics wants `Authorization: Bearer <token>`; default open."""
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
 
     @property
     def public_url(self) -> str:
