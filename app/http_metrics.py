@@ -10,7 +10,7 @@ from litestar import Request, Response, Router, get
 from litestar.types import ASGIApp, Message, Receive, Send
 from prometheus_client import generate_latest
 
-from app.metrics import WharfMetrics
+from app.metrics import LATENCY_BUCKETS, Buckets, WharfMetrics
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _REGISTRY_KINDS = {"manifests": "registry.manifest", "blobs": "registry.blob", "referrers": "registry.referrers"}
@@ -46,13 +46,15 @@ def _registry_family(path: str) -> str:
 
 
 class RequestMetrics:
-    """ASGI middleware around the whole app (unrouted requests included); label children are cached so
-    the hot path is a dict look-up, one counter increment and one histogram observation."""
+    """ASGI middleware around the whole app (unrouted requests included). The hot path is a few dict
+    look-ups and integer additions: families are cached per path (bounded), counts are plain ints."""
+
+    CACHED_PATHS = 4096
 
     def __init__(self, app: ASGIApp, metrics: WharfMetrics) -> None:
         self.app = app
         self.metrics = metrics
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._families: dict[str, str] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,19 +75,21 @@ class RequestMetrics:
             self._observe(scope["path"], scope["method"], status, perf_counter() - started)
 
     def _observe(self, path: str, method: str, status: int, seconds: float) -> None:
-        family = route_family(path)
+        family = self._families.get(path)
+        if family is None:
+            family = route_family(path)
+            if len(self._families) >= self.CACHED_PATHS:
+                self._families.clear()
+            self._families[path] = family
+        if method not in METHODS:
+            method = "OTHER"
+        requests = self.metrics.requests
         key = (family, method, status)
-        children = self._children.get(key)
-        if children is None:
-            label = method if method in METHODS else "OTHER"
-            children = (
-                self.metrics.requests.labels(family, label, str(status)),
-                self.metrics.latency.labels(family, label),
-            )
-            if len(self._children) < 10_000:  # bounded even if a client invents methods
-                self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        requests[key] = requests.get(key, 0) + 1
+        latency = self.metrics.latency.get((family, method))
+        if latency is None:
+            latency = self.metrics.latency[(family, method)] = Buckets(LATENCY_BUCKETS)
+        latency.observe(seconds)
 
 
 def build_metrics_router(metrics: WharfMetrics, token: str) -> Router:
