@@ -12,6 +12,7 @@ from pathlib import Path
 import anyio.to_thread
 from joserfc.jwk import ECKey
 from litestar import Litestar
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -23,11 +24,14 @@ from app.audit.spool import Spool
 from app.audit.writer import SpoolWriter
 from app.health import build_health_router
 from app.http_metrics import RequestMetrics, build_metrics_router
+from app.logging import litestar_logging, unexpected_error_logger
 from app.metrics import WharfMetrics
 from app.policy import WharfPolicy
+from app.services import Invalid, NotFound
 from app.settings import Settings
 from portal_customer.invitations import invitation_controller
 from registry.access import Authenticator
+from registry.errors import RegistryError
 from registry.http import Registry, build_router
 from registry.metadata import Metadata
 from registry.sql import create_engine
@@ -69,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     auth = Authenticator(policy, tokens, realm=f"{settings.public_url}/token")
     spool = Spool(settings.spool_dir)
-    writer = SpoolWriter(spool, engine)
+    writer = SpoolWriter(spool, engine, settings.audit.flush_seconds)
     proxies = trusted_proxies(settings.registry.trusted_proxies)
     metrics = WharfMetrics()
     metrics.watch(spool, policy)
@@ -124,6 +128,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         debug=False,
+        logging_config=litestar_logging(),
+        after_exception=[unexpected_error_logger((HTTPException, RegistryError, NotFound, Invalid))],
     )
     # Outermost, so unrouted requests (404s) are counted too.
     app.asgi_handler = RequestMetrics(app.asgi_handler, metrics)  # type: ignore[assignment]

@@ -73,6 +73,8 @@ class RegistrySettings:
 class AuditSettings:
     event_retention_days: int = field(default_factory=lambda: int(_env("WHARF_EVENT_RETENTION_DAYS", "0")))
     """WHARF_EVENT_RETENTION_DAYS: keep raw download events this many days (0: forever); `wharf audit prune`."""
+    flush_seconds: float = field(default_factory=lambda: float(_env("WHARF_AUDIT_FLUSH_SECONDS", "0.5")))
+    """WHARF_AUDIT_FLUSH_SECONDS: how often spooled download events are stored in the database."""
 
 
 @dataclass(frozen=True)
