@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from pathlib import Path
 
 import click
 
+from app.logging import configure_logging
 from app.settings import Settings
+
+log = logging.getLogger("wharf")
 
 
 @click.group()
@@ -29,7 +33,13 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         if value is not None:
             os.environ[name] = str(value)
     settings = Settings()
-    click.echo(f"Wharf on {settings.public_url}  (data: {settings.server.data_dir.resolve()})", err=True)
+    level = settings.observability.log_level.lower()
+    try:
+        log_config = configure_logging(settings.observability.log_format, level)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    log.info("Wharf on %s (data: %s)", settings.public_url, settings.server.data_dir.resolve())
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -37,8 +47,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         port=settings.server.port,
         loop="uvloop",
         http="httptools",
-        access_log=False,
-        log_level="warning",
+        access_log=False,  # the reverse proxy keeps access logs; /metrics counts requests
+        log_config=log_config,
+        log_level=level,
         proxy_headers=False,  # client addresses are Wharf's call: WHARF_TRUSTED_PROXIES only
         timeout_graceful_shutdown=10,
     )

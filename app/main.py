@@ -13,6 +13,7 @@ from pathlib import Path
 import anyio.to_thread
 from joserfc.jwk import ECKey
 from litestar import Litestar
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -23,11 +24,17 @@ from app.api import build_api_router
 from app.audit.rollup import roll_up_pending
 from app.audit.spool import Spool
 from app.audit.writer import SpoolWriter, WriterThread
+from app.health import build_health_router
+from app.http_metrics import RequestMetrics, build_metrics_router
+from app.logging import litestar_logging, unexpected_error_logger
+from app.metrics import WharfMetrics
 from app.policy import WharfPolicy
+from app.services import Invalid, NotFound
 from app.settings import Settings
 from app.web import build_web
 from portal_customer.invitations import invitation_controller
 from registry.access import Authenticator
+from registry.errors import RegistryError
 from registry.http import Registry, build_router
 from registry.metadata import Metadata
 from registry.sql import create_engine
@@ -70,9 +77,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     auth = Authenticator(policy, tokens, realm=f"{settings.public_url}/token")
     spool = Spool(settings.spool_dir)
-    writer = SpoolWriter(spool, engine)
+    writer = SpoolWriter(spool, engine, settings.audit.flush_seconds)
     proxies = trusted_proxies(settings.registry.trusted_proxies)
-    registry = Registry(metadata, store, Uploads(metadata, store), auth, spool, proxies)
+    metrics = WharfMetrics()
+    metrics.watch(spool, policy)
+    registry = Registry(metadata, store, Uploads(metadata, store), auth, metrics.sink(spool), proxies)
     web = build_web(settings, engine, TEMPLATES / "static", proxies)
 
     async def startup() -> None:
@@ -102,15 +111,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await startup()
         flusher = asyncio.create_task(record_token_use())
-        audit = WriterThread(spool, settings.database_url)  # also replays what a previous run left in the spool
-        audit.start()
+        # stores spooled events on its own thread; it also replays what a previous run left in the spool
+        audit = WriterThread(spool, settings.database_url, settings.audit.flush_seconds)
+        await audit.start()
         rollups = asyncio.create_task(roll_up_usage())
         try:
             yield
         finally:
             rollups.cancel()
             flusher.cancel()
-            await audit.stop()
+            await audit.stop()  # a final drain on the writer's own thread
             spool.close()
             try:
                 await policy.flush_last_used()
@@ -125,6 +135,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             build_router(registry),
             build_token_router(auth),
             build_api_router(engine, policy, settings.public_url, proxies),
+            build_health_router(engine, store),
+            build_metrics_router(metrics, settings.observability.metrics_token),
         ],
         lifespan=[lifespan],
         middleware=web.middleware,
@@ -136,7 +148,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         debug=False,
+        logging_config=litestar_logging(),
+        after_exception=[unexpected_error_logger((HTTPException, RegistryError, NotFound, Invalid))],
     )
+    # Outermost, so unrouted requests (404s) are counted too.
+    app.asgi_handler = RequestMetrics(app.asgi_handler, metrics)  # type: ignore[assignment]
+    app.state.metrics = metrics
     app.state.settings = settings
     app.state.registry = registry
     app.state.web = web.context

@@ -41,6 +41,7 @@ class WharfPolicy:
         self._by_hash: dict[str, tuple[float, Principal | None]] = {}
         self._by_subject: dict[str, tuple[float, Principal | None]] = {}
         self._licenses: dict[int, tuple[float, tuple[licensing.License, ...]]] = {}
+        self._hits = self._misses = 0
         self._last_used: dict[int, datetime] = {}  # token id -> last use, written by flush_last_used()
 
     def forget(self) -> None:
@@ -48,6 +49,10 @@ class WharfPolicy:
         self._by_hash.clear()
         self._by_subject.clear()
         self._licenses.clear()
+
+    def cache_stats(self) -> dict[str, int]:
+        """Credential cache hits, misses (database look-ups) and entries, for the metrics page."""
+        return {"hits": self._hits, "misses": self._misses, "entries": len(self._by_hash) + len(self._by_subject)}
 
     # -- who ------------------------------------------------------------------------------------
     async def authenticate(self, secret: str) -> Principal | None:
@@ -82,7 +87,9 @@ class WharfPolicy:
         now = time.monotonic()
         hit = cache.get(key)
         if hit is not None and hit[0] > now:
+            self._hits += 1
             return hit[1]
+        self._misses += 1
         try:
             principal = await self._load_principal(column, key if value is None else value)
         except DB_UNREACHABLE:

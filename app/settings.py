@@ -73,6 +73,18 @@ class RegistrySettings:
 class AuditSettings:
     event_retention_days: int = field(default_factory=lambda: int(_env("WHARF_EVENT_RETENTION_DAYS", "0")))
     """WHARF_EVENT_RETENTION_DAYS: keep raw download events this many days (0: forever); `wharf audit prune`."""
+    flush_seconds: float = field(default_factory=lambda: float(_env("WHARF_AUDIT_FLUSH_SECONDS", "0.5")))
+    """WHARF_AUDIT_FLUSH_SECONDS: how often spooled download events are stored in the database."""
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    log_format: str = field(default_factory=lambda: _env("WHARF_LOG_FORMAT", "text"))
+    """WHARF_LOG_FORMAT: `text` for people, `json` for one JSON object per line (log collectors)."""
+    log_level: str = field(default_factory=lambda: _env("WHARF_LOG_LEVEL", "info"))
+    """WHARF_LOG_LEVEL: debug, info, warning or error; applies to Wharf and uvicorn."""
+    metrics_token: str = field(default_factory=lambda: _env("WHARF_METRICS_TOKEN", ""))
+    """WHARF_METRICS_TOKEN: when set, /metrics wants `Authorization: Bearer <token>`; default open."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,7 @@ class Settings:
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
 
     @property
     def public_url(self) -> str:

@@ -1,13 +1,19 @@
 """Download audit at scale: N events in PostgreSQL, then a month's usage report and a full export.
 
-Run: .venv/bin/python -m bench.audit_scale [--events 10000000] [--database-url postgresql+asyncpg://…/db]
-The database is created (and dropped afterwards) on the server given, default the local one.
+Run: .venv/bin/python -m bench.audit_scale [--events 10000000] [--shape uniform|pulls] [--keep | --reuse DB]
+The database is created (and dropped afterwards unless --keep) on the server given, default the local one.
+
+Two shapes of traffic: `uniform` draws every event independently (customer, repository, tag, client address
+out of 250 per customer): the worst case for any summary, since hardly two events of a day share a row;
+`pulls` generates whole pulls as clients make them (a version check, or a manifest GET and its layers, from
+one of a customer's few cluster addresses, recent tags more often than old ones).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import random
 import resource
 import statistics
@@ -24,7 +30,10 @@ from app.db import upgrade
 CUSTOMERS, REPOSITORIES, TAGS = 500, 40, 60
 
 
-def rows(count: int, start: datetime, span_days: int, seed: int):  # type: ignore[no-untyped-def]
+def rows(count: int, start: datetime, span_days: int, seed: int, shape: str = "uniform"):  # type: ignore[no-untyped-def]
+    if shape == "pulls":
+        yield from pull_rows(count, start, span_days, seed)
+        return
     rng = random.Random(seed)
     span = span_days * 86400
     for _ in range(count):
@@ -50,7 +59,54 @@ def rows(count: int, start: datetime, span_days: int, seed: int):  # type: ignor
         )
 
 
-async def load(dsn: str, count: int, span_days: int) -> float:
+def pull_rows(count: int, start: datetime, span_days: int, seed: int):  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    span = span_days * 86400
+    made = 0
+    while made < count:
+        customer = rng.randrange(1, CUSTOMERS + 1)
+        crng = random.Random(customer)  # a customer's own repositories and cluster addresses
+        repository = (
+            f"acme/product-{crng.choice(range(REPOSITORIES))}"
+            if rng.random() < 0.7
+            else (f"acme/product-{crng.randrange(REPOSITORIES)}")
+        )
+        address = f"10.{customer % 250}.{customer // 250}.{rng.randrange(1, crng.randrange(2, 9))}"
+        tag = f"1.{TAGS - 1 - min(int(rng.expovariate(0.4)), TAGS - 1)}.0"  # recent tags more often
+        at = start + timedelta(seconds=rng.randrange(span))
+        manifest = "sha256:" + hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
+        denied = rng.random() < 0.02
+        if denied:
+            events = [("denied", 403, 0)]
+        elif rng.random() < 0.5:
+            events = [("manifest.head", 200, 0)]  # up to date: a version check only
+        else:
+            events = [("manifest.get", 200, 1500)] + [
+                ("blob.get", 200, rng.randrange(100, 50_000_000))
+            ] * rng.randrange(2, 8)
+        for action, status, size in events[: count - made]:
+            yield (
+                uuid.uuid4().hex,
+                at,
+                action,
+                1,
+                customer,
+                customer * 2,
+                customer * 3,
+                repository,
+                tag,
+                manifest,
+                None,
+                size,
+                status,
+                "tag not covered" if action == "denied" else None,
+                address,
+                "containerd/1.7",
+            )
+            made += 1
+
+
+async def load(dsn: str, count: int, span_days: int, shape: str) -> float:
     start = datetime.now(UTC) - timedelta(days=span_days)
     conn = await asyncpg.connect(dsn)
     started = time.perf_counter()
@@ -59,7 +115,7 @@ async def load(dsn: str, count: int, span_days: int) -> float:
         for offset in range(0, count, chunk):
             await conn.copy_records_to_table(
                 "download_events",
-                records=list(rows(min(chunk, count - offset), start, span_days, offset)),
+                records=list(rows(min(chunk, count - offset), start, span_days, offset, shape)),
                 columns=[
                     "id",
                     "at",
@@ -155,33 +211,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=365, help="the events spread over this many days")
+    parser.add_argument("--shape", choices=("uniform", "pulls"), default="uniform")
     parser.add_argument("--server", default="postgresql+asyncpg://postgres@127.0.0.1:5432")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    parser.add_argument("--reuse", metavar="DB", help="measure a database kept by an earlier --keep run")
     args = parser.parse_args()
-    name = f"wharf_audit_scale_{uuid.uuid4().hex[:6]}"
+    name = args.reuse or f"wharf_audit_scale_{uuid.uuid4().hex[:6]}"
     admin = args.server.replace("postgresql+asyncpg", "postgresql") + "/postgres"
 
     async def run() -> None:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
         url = f"{args.server}/{name}"
+        if not args.reuse:
+            conn = await asyncpg.connect(admin)
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.close()
         try:
             await asyncio.to_thread(upgrade, url)
-            print(f"loading {args.events:,} events over {args.days} days …")
-            seconds = await load(url.replace("postgresql+asyncpg", "postgresql"), args.events, args.days)
-            print(f"\n  loaded in {seconds:.0f} s")
-            print("month report from raw events only (before any rollup):")
-            for group in ("customer", "repository", "day"):
-                await usage_seconds(url, group)
+            if not args.reuse:
+                print(f"loading {args.events:,} {args.shape} events over {args.days} days into {name} …")
+                seconds = await load(
+                    url.replace("postgresql+asyncpg", "postgresql"), args.events, args.days, args.shape
+                )
+                print(f"\n  loaded in {seconds:.0f} s")
+                print("month report from raw events only (before any rollup):")
+                for group in ("customer", "repository", "day"):
+                    await usage_seconds(url, group)
             await roll_up(url, args.days)
             print("month report with daily rollups (today and the first partial day from raw events):")
             for group in ("customer", "license", "repository", "tag", "day"):
                 await usage_seconds(url, group)
             await export_month(url)
         finally:
-            conn = await asyncpg.connect(admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
+            if not (args.keep or args.reuse):
+                conn = await asyncpg.connect(admin)
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await conn.close()
+            else:
+                print(f"kept database {name}")
 
     asyncio.run(run())
 

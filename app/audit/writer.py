@@ -21,6 +21,7 @@ from registry.tables import Manifest, ManifestReference, Repository
 log = logging.getLogger(__name__)
 BATCH = 1000
 STOP_SECONDS = 30  # the final drain's time limit at shutdown
+REPLAY_WAIT_SECONDS = 10  # how long start-up waits for the spool replay
 events_table: Table = DownloadEvent.__table__  # type: ignore[assignment]
 
 
@@ -33,12 +34,15 @@ class WriterThread:
         self.database_url = database_url
         self.interval = interval
         self._stopping = threading.Event()
+        self._replayed = threading.Event()
         self._thread = threading.Thread(target=self._main, name="wharf-audit-writer", daemon=True)
         self._serving_loop: asyncio.AbstractEventLoop | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start, and wait (briefly) for the replay of what earlier runs left, before serving."""
         self._serving_loop = asyncio.get_running_loop()  # emit() runs there, and so must rotation
         self._thread.start()
+        await asyncio.to_thread(self._replayed.wait, REPLAY_WAIT_SECONDS)
 
     async def stop(self) -> None:
         """Stop after a final drain (what is left, if the database is away, is replayed at the next start)."""
@@ -56,7 +60,7 @@ class WriterThread:
         engine = create_engine(self.database_url)
         writer = SpoolWriter(self.spool, engine, self.interval, rotate=self._rotate)
         try:
-            await writer.run(self._stopping)
+            await writer.run(self._stopping, self._replayed)
             await writer.stop()
         finally:
             await engine.dispose()
@@ -107,8 +111,9 @@ class SpoolWriter:
             spool.mark_stored(offset)  # after the commit: a crash in between only replays
             total += len(records)
 
-    async def run(self, stopping: threading.Event | None = None) -> None:
-        """Drain every `interval` until `stopping` is set; while the database is away, keep the spool and retry."""
+    async def run(self, stopping: threading.Event | None = None, replayed: threading.Event | None = None) -> None:
+        """Drain every `interval` until `stopping` is set; while the database is away, keep the spool and retry.
+        `replayed` is set after the first pass, whether or not the database answered."""
         failing, orphans_done = False, False
         while stopping is None or not stopping.is_set():
             try:
@@ -123,7 +128,9 @@ class SpoolWriter:
                 if not failing:
                     log.warning("audit writer: cannot store events yet (%s); they stay in the spool", exc)
                 failing = True
-            await asyncio.sleep(self.interval)
+            if replayed is not None:
+                replayed.set()
+            await _sleep(self.interval, stopping)
 
     async def stop(self) -> Any:
         """Final drain at shutdown (best effort: what is left is replayed at the next start)."""
@@ -160,3 +167,11 @@ async def describe(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         r["platform"] = platforms.get((r["repository"], r.get("digest") or ""))
         r["user_email"] = users.get(r.get("token_id") or 0)
+
+
+async def _sleep(seconds: float, stopping: threading.Event | None) -> None:
+    """Sleep, waking at once when `stopping` is set."""
+    if stopping is None:
+        await asyncio.sleep(seconds)
+    else:
+        await asyncio.to_thread(stopping.wait, seconds)

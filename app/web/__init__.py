@@ -23,7 +23,7 @@ from app.web.errors import error_page
 from app.web.sessions import SESSION_COOKIE, SESSION_STORE, DatabaseSessionConfig, DatabaseSessionStore
 
 # Bearer-token clients: no cookies, no CSRF, no session lookups on the registry's hot path.
-NO_BROWSER_STATE = ["^/v2", "^/token", "^/api", "^/static"]
+NO_BROWSER_STATE = ["^/v2", "^/token", "^/api", "^/static", "^/healthz", "^/readyz", "^/metrics"]
 SESSION_SECONDS = 7 * 86400
 
 

@@ -15,7 +15,7 @@ from app.web.pages import DEFAULT_ACCENT, Brand
 from app.web.users import SignInRequired
 
 log = logging.getLogger(__name__)
-MACHINE_PREFIXES = ("/v2", "/token", "/api", "/static")
+MACHINE_PREFIXES = ("/v2", "/token", "/api", "/static", "/healthz", "/readyz", "/metrics")
 MESSAGES = {
     400: ("That request was not understood", "Please go back and check what you entered."),
     403: ("You may not do that", "Your account does not allow this action."),

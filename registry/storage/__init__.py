@@ -45,3 +45,7 @@ class BlobStore(Protocol):
     async def redirect_url(self, digest: Digest) -> str | None:
         """A URL the client may fetch the blob from instead, when the store offers one."""
         ...
+
+    async def ready(self) -> None:
+        """Raise (naming the problem) unless the store can take writes now; for readiness probes."""
+        ...

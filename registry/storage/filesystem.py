@@ -92,6 +92,23 @@ class FilesystemBlobStore:
     async def redirect_url(self, digest: Digest) -> str | None:
         return None
 
+    async def ready(self) -> None:
+        """Create and remove a probe file where uploads land: catches a missing, read-only or full root."""
+        await anyio.to_thread.run_sync(_probe, self.uploads)
+
+
+def _probe(directory: Path) -> None:
+    probe = directory / f".ready-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        try:
+            os.write(fd, b"ok")
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise OSError(f"cannot write under {directory}: {exc.strerror or exc}") from None
+    probe.unlink(missing_ok=True)
+
 
 def _write(fd: int, data: bytes, hasher: Hasher | None) -> None:
     if hasher is not None:

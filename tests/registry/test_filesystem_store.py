@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 
 import pytest
 
@@ -60,3 +61,11 @@ async def test_abort_and_delete(store):
 async def test_upload_ids_cannot_escape_the_store(store):
     with pytest.raises(ValueError):
         await store.append("../../etc/passwd", 0, chunks(b"x"), None)
+
+
+async def test_ready_until_the_root_goes_away(store, tmp_path):
+    await store.ready()
+    assert list(store.uploads.iterdir()) == []  # the probe leaves nothing behind
+    shutil.rmtree(store.root)
+    with pytest.raises(OSError, match="cannot write under"):
+        await store.ready()

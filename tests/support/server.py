@@ -41,7 +41,9 @@ class LiveServer:
         self.log.close()
 
 
-def start_server(data_dir: Path, database_url: str, vendor: str = "acme") -> LiveServer:
+def start_server(
+    data_dir: Path, database_url: str, vendor: str = "acme", extra_env: dict[str, str] | None = None
+) -> LiveServer:
     port = free_port()
     env = {
         **os.environ,
@@ -49,6 +51,7 @@ def start_server(data_dir: Path, database_url: str, vendor: str = "acme") -> Liv
         "WHARF_DATABASE_URL": database_url,
         "WHARF_PORT": str(port),
         "WHARF_HOST": "127.0.0.1",
+        **(extra_env or {}),
     }
     env.pop("WHARF_PUBLIC_URL", None)
     boot = subprocess.run(
