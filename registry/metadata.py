@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar, cast
 
-from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy import Table, delete, literal, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import Insert
 
 from registry.manifests import ParsedManifest
-from registry.sql import insert_ignore, upsert, write_transaction
+from registry.sql import dialect_insert, insert_ignore, upsert, write_transaction
 from registry.tables import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag, TagHistory, Upload
 
 K = TypeVar("K")
@@ -93,6 +96,20 @@ WHERE h.repository_id = (SELECT id FROM repo) AND h.digest IN (SELECT digest FRO
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _link(conn: AsyncConnection, source: dict[str, object] | Select[tuple[int, str, datetime]]) -> Insert:
+    """Link a blob to a repository, or refresh the link's time if it exists: a blob pushed or mounted
+    again is young again for garbage collection's grace period."""
+    stmt = dialect_insert(conn, repository_blobs)
+    if isinstance(source, dict):
+        stmt = stmt.values(**source)
+    else:
+        stmt = stmt.from_select(["repository_id", "digest", "created_at"], source)
+    return stmt.on_conflict_do_update(  # type: ignore[attr-defined,no-any-return]
+        index_elements=["repository_id", "digest"],
+        set_={"created_at": stmt.excluded.created_at},  # type: ignore[attr-defined]
+    )
 
 
 class Metadata:
@@ -221,23 +238,57 @@ class Metadata:
             self._repository_ids[repository] = int(repo_id)
         return int(repo_id)
 
-    async def add_blob(self, repository: str, digest: str, size: int, finished_upload: str | None = None) -> None:
-        """Record a blob in a repository (and close the upload that brought it, in the same transaction)."""
-        async with write_transaction(self.engine) as conn:
-            repo_id = await self._repository_id(conn, repository)
-            await conn.execute(insert_ignore(conn, blobs).values(digest=digest, size=size))
-            await conn.execute(insert_ignore(conn, repository_blobs).values(repository_id=repo_id, digest=digest))
-            if finished_upload is not None:
-                await conn.execute(delete(uploads_t).where(uploads_t.c.id == finished_upload))
+    async def add_blob(
+        self,
+        repository: str,
+        digest: str,
+        size: int,
+        finished_upload: str | None = None,
+        store_commit: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Record a blob in a repository, closing the upload that brought it, in one transaction.
+
+        `store_commit` makes the bytes visible only once this transaction holds the blob row (the
+        link's foreign key locks it), so a garbage collection deleting the same digest cannot
+        remove the file between the two. If collection deleted the row first, try again.
+        """
+        for attempt in range(3):
+            try:
+                async with write_transaction(self.engine) as conn:
+                    repo_id = await self._repository_id(conn, repository)
+                    await conn.execute(insert_ignore(conn, blobs).values(digest=digest, size=size, created_at=_now()))
+                    await conn.execute(_link(conn, {"repository_id": repo_id, "digest": digest, "created_at": _now()}))
+                    if finished_upload is not None:
+                        await conn.execute(delete(uploads_t).where(uploads_t.c.id == finished_upload))
+                    if store_commit is not None:
+                        await store_commit()
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
         self._blob_sizes.put((repository, digest), size)
 
     async def mount_blob(self, repository: str, source: str, digest: str) -> int | None:
-        """Link a blob of `source` into `repository`; its size, or None if `source` lacks it."""
-        size = await self.blob_size(source, digest)
-        if size is None:
+        """Link a blob of `source` into `repository`; its size, or None if `source` lacks it.
+
+        The source's link is read in the same transaction (not from the cache), so a blob that
+        garbage collection removed is never linked again without its bytes."""
+        try:
+            async with write_transaction(self.engine) as conn:
+                repo_id = await self._repository_id(conn, repository)
+                source_link = (
+                    select(literal(repo_id).label("repository_id"), repository_blobs.c.digest, literal(_now()))
+                    .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+                    .where(repositories.c.name == source, repository_blobs.c.digest == digest)
+                )
+                linked = await conn.execute(_link(conn, source_link))
+                if not linked.rowcount:
+                    return None
+                size = (await conn.execute(select(blobs.c.size).where(blobs.c.digest == digest))).scalar_one()
+        except IntegrityError:  # collected while we linked it: upload it instead
             return None
-        await self.add_blob(repository, digest, size)
-        return size
+        self._blob_sizes.put((repository, digest), size)
+        return int(size)
 
     async def repositories_holding(self, digest: str, limit: int = 50) -> list[str]:
         stmt = (
@@ -263,30 +314,38 @@ class Metadata:
         self._blob_sizes.discard((repository, digest))
         return bool(result.rowcount)
 
-    async def missing_references(self, repository: str, parsed: ParsedManifest) -> list[str]:
-        """Blobs and child manifests the manifest names that this repository does not hold."""
+    async def _missing_references(self, conn: AsyncConnection, repo_id: int, parsed: ParsedManifest) -> list[str]:
+        """Blobs and child manifests the manifest names that this repository does not hold.
+
+        Asked inside the manifest's write transaction after locking the repository row, so garbage
+        collection (which locks it for update) cannot remove them before the manifest commits."""
+        lock = select(repositories.c.id).where(repositories.c.id == repo_id).with_for_update(read=True, key_share=True)
+        await conn.execute(lock)
         wanted_blobs = set(parsed.blobs)
         wanted_children = {digest for digest, _ in parsed.children}
-        async with self.engine.connect() as conn:
-            repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
-            found: set[str] = set()
-            if repo_id is not None and wanted_blobs:
-                stmt = select(repository_blobs.c.digest).where(
-                    repository_blobs.c.repository_id == repo_id, repository_blobs.c.digest.in_(wanted_blobs)
-                )
-                found |= set((await conn.execute(stmt)).scalars())
-            if repo_id is not None and wanted_children:
-                stmt = select(manifests.c.digest).where(
-                    manifests.c.repository_id == repo_id, manifests.c.digest.in_(wanted_children)
-                )
-                found |= set((await conn.execute(stmt)).scalars())
+        found: set[str] = set()
+        if wanted_blobs:
+            stmt = select(repository_blobs.c.digest).where(
+                repository_blobs.c.repository_id == repo_id, repository_blobs.c.digest.in_(wanted_blobs)
+            )
+            found |= set((await conn.execute(stmt)).scalars())
+        if wanted_children:
+            stmt = select(manifests.c.digest).where(
+                manifests.c.repository_id == repo_id, manifests.c.digest.in_(wanted_children)
+            )
+            found |= set((await conn.execute(stmt)).scalars())
         return sorted((wanted_blobs | wanted_children) - found)
 
     async def put_manifest(
         self, repository: str, digest: str, content: bytes, parsed: ParsedManifest, tags: list[str]
-    ) -> None:
+    ) -> list[str]:
+        """Store a manifest and its tags; if it names blobs or manifests the repository lacks, store
+        nothing and return their digests."""
         async with write_transaction(self.engine) as conn:
             repo_id = await self._repository_id(conn, repository)
+            missing = await self._missing_references(conn, repo_id, parsed)
+            if missing:
+                return missing
             inserted = await conn.execute(
                 insert_ignore(conn, manifests).values(
                     repository_id=repo_id,
@@ -297,6 +356,7 @@ class Metadata:
                     annotations=json.dumps(parsed.annotations) if parsed.annotations else None,
                     content=content,
                     size=len(content),
+                    created_at=_now(),
                 )
             )
             manifest_id = (
@@ -315,6 +375,8 @@ class Metadata:
                 ]
                 if rows:
                     await conn.execute(insert_ignore(conn, references), rows)
+            else:  # pushed again: young again, so garbage collection's grace period covers this push too
+                await conn.execute(update(manifests).where(manifests.c.id == manifest_id).values(created_at=_now()))
             now = _now()
             for tag in tags:
                 values = {"repository_id": repo_id, "name": tag, "manifest_id": manifest_id, "updated_at": now}
@@ -325,6 +387,7 @@ class Metadata:
         self._by_digest.put((repository, digest), record)
         for tag in tags:
             self._by_tag.put((repository, tag), record)
+        return []
 
     async def delete_tag(self, repository: str, tag: str) -> bool:
         async with write_transaction(self.engine) as conn:

@@ -91,8 +91,13 @@ class Uploads:
                     raise RegistryError(
                         "DIGEST_INVALID", f"content has digest {digest.algorithm}:{actual}, not {digest}"
                     )
-                await self.store.commit(upload_id, digest)
-                await self.metadata.add_blob(repository, str(digest), size, finished_upload=upload_id)
+                await self.metadata.add_blob(
+                    repository,
+                    str(digest),
+                    size,
+                    finished_upload=upload_id,
+                    store_commit=lambda: self.store.commit(upload_id, digest),
+                )
             except BaseException:
                 await self.store.abort(upload_id)
                 await self.metadata.delete_upload(upload_id)
