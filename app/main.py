@@ -35,6 +35,7 @@ from registry.uploads import Uploads
 
 log = logging.getLogger(__name__)
 LAST_USED_FLUSH_SECONDS = 30
+COLLECTION_CHECK_SECONDS = 2  # how long a cache may answer for content `wharf gc` deleted elsewhere
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -84,15 +85,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
             except Exception:  # a database hiccup must not end the loop; the next flush retries
                 log.exception("could not record token use")
 
+    async def watch_collections() -> None:
+        while True:
+            try:
+                await metadata.drop_if_collected()
+            except Exception:  # a database hiccup must not end the loop; the next check retries
+                log.exception("could not check for garbage collections")
+            await asyncio.sleep(COLLECTION_CHECK_SECONDS)
+
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await startup()
         flusher = asyncio.create_task(record_token_use())
+        collections = asyncio.create_task(watch_collections())
         audit = asyncio.create_task(writer.run())  # also replays what a previous run left in the spool
         try:
             yield
         finally:
             flusher.cancel()
+            collections.cancel()
             audit.cancel()
             await writer.stop()
             spool.close()

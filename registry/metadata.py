@@ -22,14 +22,25 @@ from sqlalchemy.sql.dml import Insert
 
 from registry.manifests import ParsedManifest
 from registry.sql import dialect_insert, insert_ignore, upsert, write_transaction
-from registry.tables import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag, TagHistory, Upload
+from registry.tables import (
+    COLLECTED,
+    Blob,
+    Manifest,
+    ManifestReference,
+    RegistryCounter,
+    Repository,
+    RepositoryBlob,
+    Tag,
+    TagHistory,
+    Upload,
+)
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 repositories, blobs, repository_blobs = (cast(Table, m.__table__) for m in (Repository, Blob, RepositoryBlob))
 manifests, references, tags_t = (cast(Table, m.__table__) for m in (Manifest, ManifestReference, Tag))
-tag_history, uploads_t = (cast(Table, m.__table__) for m in (TagHistory, Upload))
+tag_history, uploads_t, counters = (cast(Table, m.__table__) for m in (TagHistory, Upload, RegistryCounter))
 
 
 class LRU(Generic[K, V]):
@@ -121,6 +132,20 @@ class Metadata:
         self._reach: LRU[tuple[str, int, str], frozenset[str]] = LRU(cache_size * 5)
         self._generation: dict[str, int] = {}  # bumped by every write to a repository
         self._repository_ids: dict[str, int] = {}
+        self._collected = 0  # garbage collection batches seen
+
+    async def drop_if_collected(self) -> bool:
+        """Forget cached manifests, blob sizes and reach if garbage collection (in any process) deleted
+        something since the last look. One query; the app calls it every few seconds."""
+        stmt = select(counters.c.value).where(counters.c.name == COLLECTED)
+        async with self.engine.connect() as conn:
+            collected = (await conn.execute(stmt)).scalar() or 0
+        if collected == self._collected:
+            return False
+        self._collected = collected
+        for cache in (self._by_tag, self._by_digest, self._blob_sizes, self._reach):
+            cache.clear()
+        return True
 
     # -- reads ---------------------------------------------------------------------------------
     async def manifest(self, repository: str, reference: str, *, by_digest: bool) -> ManifestRecord | None:
@@ -160,6 +185,10 @@ class Metadata:
         if size is not None:
             self._blob_sizes.put(key, size)
         return size
+
+    def forget_blob(self, repository: str, digest: str) -> None:
+        """Drop a cached blob size, e.g. when its file turns out to be gone."""
+        self._blob_sizes.discard((repository, digest))
 
     async def reach_tags(self, repository: str, digest: str) -> frozenset[str]:
         """Every tag that ever pointed at `digest`, at an index or manifest containing it, or at the
