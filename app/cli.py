@@ -135,7 +135,7 @@ def gc(really: bool, grace: str, repository: str | None, as_json: bool, verbose:
     import time
 
     from app import gc_report
-    from registry.gc import UnknownRepository, collect
+    from registry.gc import Collection, UnknownRepository, collect
     from registry.sql import create_engine
     from registry.storage.filesystem import FilesystemBlobStore
 
@@ -145,7 +145,7 @@ def gc(really: bool, grace: str, repository: str | None, as_json: bool, verbose:
         raise click.BadParameter(str(exc), param_hint="--grace") from None
     settings = Settings()
 
-    async def run() -> gc_report.Collection:
+    async def run() -> Collection:
         engine = create_engine(settings.database_url)
         try:
             return await collect(

@@ -8,8 +8,6 @@ from datetime import timedelta
 
 from registry.gc import Collection
 
-__all__ = ["Collection", "as_json", "as_text", "parse_grace"]
-
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _GRACE = re.compile(r"^(\d+)([smhd])$")
 

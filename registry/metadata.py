@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar, cast
 
-from sqlalchemy import Table, delete, literal, select, text, update
+from sqlalchemy import DateTime, Table, delete, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
@@ -306,7 +306,7 @@ class Metadata:
             async with write_transaction(self.engine) as conn:
                 repo_id = await self._repository_id(conn, repository)
                 source_link = (
-                    select(literal(repo_id).label("repository_id"), repository_blobs.c.digest, literal(_now()))
+                    select(literal(repo_id), repository_blobs.c.digest, literal(_now(), DateTime(timezone=True)))
                     .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
                     .where(repositories.c.name == source, repository_blobs.c.digest == digest)
                 )

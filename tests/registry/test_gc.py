@@ -1,21 +1,30 @@
 """Garbage collection against the real app, store and database (SQLite and PostgreSQL).
 
-Runs are scoped to the test's own repositories: the session database is shared with other tests.
+Runs are scoped to the test's own repositories (the session database is shared with other tests),
+except in the last test, which has a database of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
+from app.db import upgrade
 from registry.digests import parse_digest
 from registry.gc import Collection, collect
-from registry.metadata import blobs, manifests, repositories, repository_blobs, tag_history
+from registry.manifests import parse_manifest
+from registry.metadata import Metadata, blobs, manifests, repositories, repository_blobs, tag_history
+from registry.sql import create_engine
 from registry.storage.filesystem import FilesystemBlobStore
+from registry.uploads import Uploads
+from tests.conftest import in_thread
 from tests.registry.helpers import error_code, push_blob, push_image, push_manifest
+from tests.support import postgres
 from tests.support.oci import OCI_INDEX, OCI_MANIFEST, Image, descriptor, image, index, sha256
 
 
@@ -229,3 +238,61 @@ async def test_an_upload_in_flight_survives_a_collection_of_the_same_blob(wharf)
     r = await wharf.client.get(f"/v2/{repo}/blobs/{digest}", headers=wharf.auth)
     assert r.status_code == 200 and r.content == data
     assert (await gc(wharf, repo, grace=timedelta(hours=1))).blobs == []
+
+
+@pytest.fixture
+def empty_database(database_url, request, tmp_path):
+    """A database of the same backend that only this test uses, so it may collect everywhere."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite+aiosqlite:///{tmp_path / 'alone.db'}"
+        in_thread(upgrade, url)
+        yield url
+        return
+    base, name = request.getfixturevalue("postgres_base"), f"wharf_gc_{uuid.uuid4().hex[:10]}"
+    url = in_thread(asyncio.run, postgres.create_database(base, name))
+    in_thread(upgrade, url)
+    yield url
+    in_thread(asyncio.run, postgres.drop_database(base, name))
+
+
+async def push(metadata: Metadata, uploads: Uploads, repo: str, img: Image, tags: list[str]) -> None:
+    for digest, data in img.blobs.items():
+        await uploads.monolithic(repo, parse_digest(digest), _once(data))
+    assert await metadata.put_manifest(repo, img.digest, img.manifest, parse_manifest(img.manifest, None), tags) == []
+
+
+async def _once(data: bytes):  # type: ignore[no-untyped-def]
+    yield data
+
+
+async def test_collecting_everywhere_in_small_batches(empty_database, tmp_path):
+    engine, store = create_engine(empty_database), FilesystemBlobStore(tmp_path / "store")
+    metadata = Metadata(engine)
+    uploads = Uploads(metadata, store)
+    kept, dropped = unique("kept"), unique("dropped")
+    await push(metadata, uploads, "acme/a", kept, ["1.0"])
+    await push(metadata, uploads, "acme/a", dropped, [])
+    await push(metadata, uploads, "acme/b", dropped, [])
+    orphan = uuid.uuid4().bytes
+    await uploads.monolithic("acme/c", parse_digest(sha256(orphan)), _once(orphan))
+    assert await metadata.unlink_blob("acme/c", sha256(orphan))  # DELETE of a blob: its row stays behind
+    try:
+        plan = await collect(engine, store, timedelta(0), batch=1)
+        done = await collect(engine, store, timedelta(0), delete=True, batch=1)
+        assert sorted((m.repository, m.digest) for m in done.manifests) == [
+            ("acme/a", dropped.digest),
+            ("acme/b", dropped.digest),
+        ]
+        assert len(done.links) == 4
+        assert {b.digest for b in done.blobs} == {*dropped.blobs, sha256(orphan)}
+        assert sorted(plan.manifests, key=str) == sorted(done.manifests, key=str)
+        assert sorted(plan.blobs, key=str) == sorted(done.blobs, key=str)
+        for digest in kept.blobs:
+            assert await store.exists(parse_digest(digest))
+        for digest in [*dropped.blobs, sha256(orphan)]:
+            assert not await store.exists(parse_digest(digest))
+        assert await metadata.manifest("acme/a", "1.0", by_digest=False) is not None
+        again = await collect(engine, store, timedelta(0), delete=True)
+        assert (again.manifests, again.links, again.blobs) == ([], [], [])
+    finally:
+        await engine.dispose()
