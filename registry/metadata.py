@@ -7,20 +7,20 @@ and every such write in this process invalidates them. A cache miss is one query
 from __future__ import annotations
 
 import json
-import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar, cast
+from typing import cast
 
-from sqlalchemy import DateTime, Table, delete, literal, select, text, update
+from sqlalchemy import DateTime, Table, delete, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Insert
 
+from registry.lru import LRU
 from registry.manifests import ParsedManifest
+from registry.reach import REACH_TAGS
 from registry.sql import dialect_insert, insert_ignore, upsert, write_transaction
 from registry.tables import (
     COLLECTED,
@@ -35,40 +35,9 @@ from registry.tables import (
     Upload,
 )
 
-K = TypeVar("K")
-V = TypeVar("V")
-
 repositories, blobs, repository_blobs = (cast(Table, m.__table__) for m in (Repository, Blob, RepositoryBlob))
 manifests, references, tags_t = (cast(Table, m.__table__) for m in (Manifest, ManifestReference, Tag))
 tag_history, uploads_t, counters = (cast(Table, m.__table__) for m in (TagHistory, Upload, RegistryCounter))
-
-
-class LRU(Generic[K, V]):
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._data: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        if len(self._data) > self.capacity:
-            self._data.popitem(last=False)
-
-    def discard(self, key: K) -> None:
-        self._data.pop(key, None)
-
-    def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
-        for key in [k for k, v in self._data.items() if predicate(k, v)]:
-            del self._data[key]
-
-    def clear(self) -> None:
-        self._data.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,28 +50,6 @@ class ManifestRecord:
 
 
 _MANIFEST_COLUMNS = (manifests.c.digest, manifests.c.media_type, manifests.c.content, manifests.c.subject)
-
-
-# Walk "readable if" edges upwards from a digest: a blob or child manifest is readable if a manifest
-# holding it is; a referrer is readable if its subject is. Then collect the tags of everything reached.
-_REACH = text("""
-WITH RECURSIVE
-  repo(id) AS (SELECT id FROM repositories WHERE name = :repository),
-  edges(child, parent) AS (
-    SELECT r.digest, m.digest FROM manifest_references r JOIN manifests m ON m.id = r.manifest_id
-    WHERE m.repository_id = (SELECT id FROM repo)
-    UNION ALL
-    SELECT m.digest, m.subject FROM manifests m
-    WHERE m.repository_id = (SELECT id FROM repo) AND m.subject IS NOT NULL
-  ),
-  up(digest) AS (
-    SELECT CAST(:digest AS VARCHAR(135))
-    UNION
-    SELECT e.parent FROM edges e JOIN up ON e.child = up.digest
-  )
-SELECT DISTINCT h.tag FROM tag_history h
-WHERE h.repository_id = (SELECT id FROM repo) AND h.digest IN (SELECT digest FROM up)
-""")
 
 
 def _now() -> datetime:
@@ -198,7 +145,7 @@ class Metadata:
         if cached is not None:
             return cached
         async with self.engine.connect() as conn:
-            rows = await conn.execute(_REACH, {"repository": repository, "digest": digest})
+            rows = await conn.execute(REACH_TAGS, {"repository": repository, "digest": digest})
             tags = frozenset(rows.scalars())
         self._reach.put(key, tags)
         return tags
@@ -254,7 +201,7 @@ class Metadata:
         return descriptors
 
     # -- writes --------------------------------------------------------------------------------
-    async def _repository_id(self, conn: AsyncConnection, repository: str) -> int:
+    async def repository_id(self, conn: AsyncConnection, repository: str) -> int:
         """The repository's id, creating the row on first use. Ids never change and repositories are
         never deleted, so the answer is kept for the life of the process."""
         known = self._repository_ids.get(repository)
@@ -284,7 +231,7 @@ class Metadata:
         for attempt in range(3):
             try:
                 async with write_transaction(self.engine) as conn:
-                    repo_id = await self._repository_id(conn, repository)
+                    repo_id = await self.repository_id(conn, repository)
                     await conn.execute(insert_ignore(conn, blobs).values(digest=digest, size=size, created_at=_now()))
                     await conn.execute(_link(conn, {"repository_id": repo_id, "digest": digest, "created_at": _now()}))
                     if finished_upload is not None:
@@ -304,7 +251,7 @@ class Metadata:
         garbage collection removed is never linked again without its bytes."""
         try:
             async with write_transaction(self.engine) as conn:
-                repo_id = await self._repository_id(conn, repository)
+                repo_id = await self.repository_id(conn, repository)
                 source_link = (
                     select(literal(repo_id), repository_blobs.c.digest, literal(_now(), DateTime(timezone=True)))
                     .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
@@ -371,7 +318,7 @@ class Metadata:
         """Store a manifest and its tags; if it names blobs or manifests the repository lacks, store
         nothing and return their digests."""
         async with write_transaction(self.engine) as conn:
-            repo_id = await self._repository_id(conn, repository)
+            repo_id = await self.repository_id(conn, repository)
             missing = await self._missing_references(conn, repo_id, parsed)
             if missing:
                 return missing
@@ -444,31 +391,3 @@ class Metadata:
         self._by_digest.discard((repository, digest))
         self._by_tag.discard_where(lambda k, v: k[0] == repository and v.digest == digest)
         return True
-
-    # -- upload sessions -----------------------------------------------------------------------
-    async def create_upload(self, repository: str) -> str:
-        upload_id = str(uuid.uuid4())
-        async with write_transaction(self.engine) as conn:
-            repo_id = await self._repository_id(conn, repository)
-            await conn.execute(uploads_t.insert().values(id=upload_id, repository_id=repo_id, size=0))
-        return upload_id
-
-    async def upload_size(self, repository: str, upload_id: str) -> int | None:
-        stmt = (
-            select(uploads_t.c.size)
-            .join(repositories, repositories.c.id == uploads_t.c.repository_id)
-            .where(uploads_t.c.id == upload_id, repositories.c.name == repository)
-        )
-        async with self.engine.connect() as conn:
-            return (await conn.execute(stmt)).scalar()
-
-    async def set_upload_size(self, upload_id: str, size: int) -> None:
-        async with write_transaction(self.engine) as conn:
-            await conn.execute(
-                update(uploads_t).where(uploads_t.c.id == upload_id).values(size=size, updated_at=_now())
-            )
-
-    async def delete_upload(self, upload_id: str) -> bool:
-        async with write_transaction(self.engine) as conn:
-            result = await conn.execute(delete(uploads_t).where(uploads_t.c.id == upload_id))
-        return bool(result.rowcount)
