@@ -81,31 +81,32 @@ async def collect(
     delete: bool = False,
     batch: int = BATCH,
 ) -> Collection:
-    """Collect garbage older than `grace` (in one repository, if named); only report unless `delete`."""
-    result = Collection(dry_run=not delete, cutoff=datetime.now(UTC) - grace)
+    """Collect garbage older than `grace` (in one repository, if named); only report unless `delete`.
+
+    Deleting starts from the report: only repositories and blobs it names are locked, and each batch
+    checks again under its lock, so what became live meanwhile stays (and new garbage waits for the
+    next run)."""
+    plan = Collection(dry_run=True, cutoff=datetime.now(UTC) - grace)
     repo_ids = await _repository_ids(engine, repository)
-    scoped = repository is not None
+    await _plan(engine, plan, repo_ids[repository] if repository is not None else None)
     if not delete:
-        await _plan(engine, result, repo_ids[0] if scoped else None)
-        return result
-    for repo_id in repo_ids:
-        await _sweep_manifests(engine, result, repo_id, batch)
-        await _sweep_links(engine, result, repo_id, batch)
-    if scoped:
-        unlinked = sorted({link.digest for link in result.links})
-        for start in range(0, len(unlinked), batch):
-            await _sweep_blobs(engine, store, result, batch, unlinked[start : start + batch])
-    else:
-        await _sweep_blobs(engine, store, result, batch, None)
+        return plan
+    result = Collection(dry_run=False, cutoff=plan.cutoff)
+    for name in sorted({item.repository for item in [*plan.manifests, *plan.links] if item.repository}):
+        await _sweep_manifests(engine, result, repo_ids[name], batch)
+        await _sweep_links(engine, result, repo_ids[name], batch)
+    doomed = [b.digest for b in plan.blobs]
+    for start in range(0, len(doomed), batch):
+        await _sweep_blobs(engine, store, result, doomed[start : start + batch])
     return result
 
 
-async def _repository_ids(engine: AsyncEngine, repository: str | None) -> list[int]:
-    stmt = select(repositories.c.id).order_by(repositories.c.id)
+async def _repository_ids(engine: AsyncEngine, repository: str | None) -> dict[str, int]:
+    stmt = select(repositories.c.name, repositories.c.id)
     if repository is not None:
         stmt = stmt.where(repositories.c.name == repository)
     async with engine.connect() as conn:
-        ids = list((await conn.execute(stmt)).scalars())
+        ids = {row.name: row.id for row in await conn.execute(stmt)}
     if repository is not None and not ids:
         raise UnknownRepository(f"repository {repository!r} does not exist")
     return ids
@@ -178,30 +179,23 @@ async def _sweep_links(engine: AsyncEngine, result: Collection, repo_id: int, ba
         result.links += [Removed(r.digest, 0, r.repository) for r in rows]
 
 
-async def _sweep_blobs(
-    engine: AsyncEngine, store: BlobStore, result: Collection, batch: int, only: Sequence[str] | None
-) -> None:
-    """Delete blobs no repository links, older than the cutoff: row and file in one transaction."""
-    after = ""
-    while True:
-        unlinked = ~exists().where(links.c.digest == blobs.c.digest)
-        stmt = select(blobs.c.digest, blobs.c.size).where(blobs.c.created_at < result.cutoff, unlinked)
-        stmt = stmt.where(blobs.c.digest.in_(only)) if only is not None else stmt.where(blobs.c.digest > after)
-        stmt = stmt.order_by(blobs.c.digest).limit(batch).with_for_update()
-        async with write_transaction(engine) as conn:
-            await _without_jit(conn)
-            rows = (await conn.execute(stmt)).all()
-            if not rows:
-                return
-            after = rows[-1].digest
-            # Under READ COMMITTED the lock may have waited for an upload that linked the blob; look again.
-            candidates = [r.digest for r in rows]
-            relinked = set((await conn.execute(select(links.c.digest).where(links.c.digest.in_(candidates)))).scalars())
-            doomed = [r for r in rows if r.digest not in relinked]
-            await conn.execute(delete(blobs).where(blobs.c.digest.in_([r.digest for r in doomed])))
-            await _announce(conn)
-            for row in doomed:
-                await store.delete(parse_digest(row.digest))
-        result.blobs += [Removed(r.digest, r.size) for r in doomed]
-        if only is not None:
+async def _sweep_blobs(engine: AsyncEngine, store: BlobStore, result: Collection, digests: Sequence[str]) -> None:
+    """Delete those of `digests` no repository links that are older than the cutoff: rows and files."""
+    unlinked = ~exists().where(links.c.digest == blobs.c.digest)
+    stmt = select(blobs.c.digest, blobs.c.size).where(
+        blobs.c.digest.in_(digests), blobs.c.created_at < result.cutoff, unlinked
+    )
+    async with write_transaction(engine) as conn:
+        await _without_jit(conn)
+        rows = (await conn.execute(stmt.with_for_update())).all()
+        # Under READ COMMITTED the lock may have waited for an upload that linked the blob; look again.
+        candidates = [r.digest for r in rows]
+        relinked = set((await conn.execute(select(links.c.digest).where(links.c.digest.in_(candidates)))).scalars())
+        doomed = [r for r in rows if r.digest not in relinked]
+        if not doomed:
             return
+        await conn.execute(delete(blobs).where(blobs.c.digest.in_([r.digest for r in doomed])))
+        await _announce(conn)
+        for row in doomed:
+            await store.delete(parse_digest(row.digest))
+    result.blobs += [Removed(r.digest, r.size) for r in doomed]
