@@ -80,6 +80,7 @@ class Metadata:
         self._generation: dict[str, int] = {}  # bumped by every write to a repository
         self._repository_ids: dict[str, int] = {}
         self._collected = 0  # garbage collection batches seen
+        self._clears = 0  # a read that straddles a clear must not cache what it read before it
 
     async def drop_if_collected(self) -> bool:
         """Forget cached manifests, blob sizes and reach if garbage collection (in any process) deleted
@@ -90,6 +91,7 @@ class Metadata:
         if collected == self._collected:
             return False
         self._collected = collected
+        self._clears += 1
         for cache in (self._by_tag, self._by_digest, self._blob_sizes, self._reach):
             cache.clear()
         return True
@@ -108,12 +110,14 @@ class Metadata:
             stmt = stmt.join(tags_t, tags_t.c.manifest_id == manifests.c.id).where(
                 repositories.c.name == repository, tags_t.c.name == reference
             )
+        clears = self._clears
         async with self.engine.connect() as conn:
             row = (await conn.execute(stmt)).first()
         if row is None:
             return None
         record = ManifestRecord(repository, row.digest, row.media_type, row.content, row.subject)
-        cache.put(key, record)
+        if clears == self._clears:
+            cache.put(key, record)
         return record
 
     async def blob_size(self, repository: str, digest: str) -> int | None:
@@ -127,9 +131,10 @@ class Metadata:
             .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
             .where(repositories.c.name == repository, blobs.c.digest == digest)
         )
+        clears = self._clears
         async with self.engine.connect() as conn:
             size = (await conn.execute(stmt)).scalar()
-        if size is not None:
+        if size is not None and clears == self._clears:
             self._blob_sizes.put(key, size)
         return size
 
@@ -144,10 +149,12 @@ class Metadata:
         cached = self._reach.get(key)
         if cached is not None:
             return cached
+        clears = self._clears
         async with self.engine.connect() as conn:
             rows = await conn.execute(REACH_TAGS, {"repository": repository, "digest": digest})
             tags = frozenset(rows.scalars())
-        self._reach.put(key, tags)
+        if clears == self._clears:
+            self._reach.put(key, tags)
         return tags
 
     def _touched(self, repository: str) -> None:
