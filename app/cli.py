@@ -1,4 +1,4 @@
-"""The `wharf` command: serve, db upgrade, bootstrap."""
+"""The `wharf` command: serve, db upgrade, bootstrap, audit prune, gc."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def audit_prune(days: int | None) -> None:
 @audit.command("rollup")
 @click.option("--days", type=int, default=3660, show_default=True, help="Roll up at most this many days.")
 def audit_rollup(days: int) -> None:
-    """Sum complete days of download events into daily usage rows now (`wharf serve` also does it every 10 minutes)."""
+    """Sum complete days of download events into daily usage rows now (`wharf serve` also does it on its own)."""
     from app.audit.rollup import roll_up_pending
     from registry.sql import create_engine
 
@@ -150,3 +150,45 @@ def audit_rollup(days: int) -> None:
             await engine.dispose()
 
     click.echo(f"rolled up {asyncio.run(run())} days of download events", err=True)
+
+
+@main.command()
+@click.option("--delete", "really", is_flag=True, help="Remove the garbage; without it, only report what would go.")
+@click.option(
+    "--grace", default="24h", show_default=True, help="Never touch content pushed more recently (30m, 24h, 7d)."
+)
+@click.option("--repository", help="Collect only in this repository.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--verbose", is_flag=True, help="List every manifest, link and blob.")
+def gc(really: bool, grace: str, repository: str | None, as_json: bool, verbose: bool) -> None:
+    """Remove manifests no tag reaches and blobs nothing uses (a dry run unless --delete)."""
+    import time
+
+    from app import gc_report
+    from registry.gc import Collection, UnknownRepository, collect
+    from registry.sql import create_engine
+    from registry.storage.filesystem import FilesystemBlobStore
+
+    try:
+        period = gc_report.parse_grace(grace)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--grace") from None
+    settings = Settings()
+
+    async def run() -> Collection:
+        engine = create_engine(settings.database_url)
+        try:
+            return await collect(
+                engine, FilesystemBlobStore(settings.storage_path), period, repository=repository, delete=really
+            )
+        finally:
+            await engine.dispose()
+
+    started = time.monotonic()
+    try:
+        result = asyncio.run(run())
+    except UnknownRepository as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    render = gc_report.as_json if as_json else gc_report.as_text
+    click.echo(render(result, period, time.monotonic() - started, verbose))

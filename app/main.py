@@ -46,6 +46,7 @@ from registry.uploads import Uploads
 log = logging.getLogger(__name__)
 LAST_USED_FLUSH_SECONDS = 30
 ROLLUP_SECONDS = 600
+COLLECTION_CHECK_SECONDS = 2  # how long a cache may answer for content `wharf gc` deleted elsewhere
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -100,12 +101,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 log.exception("could not record token use")
 
     async def roll_up_usage() -> None:
+        delay = 60.0  # soon after start, then every ROLLUP_SECONDS; a backlog goes a week at a time
         while True:
-            await asyncio.sleep(ROLLUP_SECONDS * random.uniform(0.9, 1.1))  # nodes need not line up
+            await asyncio.sleep(delay * random.uniform(0.9, 1.1))  # nodes need not line up
             try:
-                await roll_up_pending(engine)
+                done = await roll_up_pending(engine, limit=7)
             except Exception:  # reports stay exact without rollups (raw events answer); retry later
                 log.exception("could not roll up daily usage")
+                done = []
+            delay = 1.0 if done else ROLLUP_SECONDS
+
+    async def watch_collections() -> None:
+        while True:
+            try:
+                await metadata.drop_if_collected()
+            except Exception:  # a database hiccup must not end the loop; the next check retries
+                log.exception("could not check for garbage collections")
+            await asyncio.sleep(COLLECTION_CHECK_SECONDS)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -115,11 +127,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         audit = WriterThread(spool, settings.database_url, settings.audit.flush_seconds)
         await audit.start()
         rollups = asyncio.create_task(roll_up_usage())
+        collections = asyncio.create_task(watch_collections())
         try:
             yield
         finally:
             rollups.cancel()
             flusher.cancel()
+            collections.cancel()
             await audit.stop()  # a final drain on the writer's own thread
             spool.close()
             try:

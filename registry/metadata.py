@@ -7,54 +7,37 @@ and every such write in this process invalidates them. A cache miss is one query
 from __future__ import annotations
 
 import json
-import uuid
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar, cast
+from typing import cast
 
-from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy import DateTime, Table, delete, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import Insert
 
+from registry.lru import LRU
 from registry.manifests import ParsedManifest
-from registry.sql import insert_ignore, upsert, write_transaction
-from registry.tables import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag, TagHistory, Upload
-
-K = TypeVar("K")
-V = TypeVar("V")
+from registry.reach import REACH_TAGS
+from registry.sql import dialect_insert, insert_ignore, upsert, write_transaction
+from registry.tables import (
+    COLLECTED,
+    Blob,
+    Manifest,
+    ManifestReference,
+    RegistryCounter,
+    Repository,
+    RepositoryBlob,
+    Tag,
+    TagHistory,
+    Upload,
+)
 
 repositories, blobs, repository_blobs = (cast(Table, m.__table__) for m in (Repository, Blob, RepositoryBlob))
 manifests, references, tags_t = (cast(Table, m.__table__) for m in (Manifest, ManifestReference, Tag))
-tag_history, uploads_t = (cast(Table, m.__table__) for m in (TagHistory, Upload))
-
-
-class LRU(Generic[K, V]):
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._data: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        if len(self._data) > self.capacity:
-            self._data.popitem(last=False)
-
-    def discard(self, key: K) -> None:
-        self._data.pop(key, None)
-
-    def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
-        for key in [k for k, v in self._data.items() if predicate(k, v)]:
-            del self._data[key]
-
-    def clear(self) -> None:
-        self._data.clear()
+tag_history, uploads_t, counters = (cast(Table, m.__table__) for m in (TagHistory, Upload, RegistryCounter))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,30 +52,22 @@ class ManifestRecord:
 _MANIFEST_COLUMNS = (manifests.c.digest, manifests.c.media_type, manifests.c.content, manifests.c.subject)
 
 
-# Walk "readable if" edges upwards from a digest: a blob or child manifest is readable if a manifest
-# holding it is; a referrer is readable if its subject is. Then collect the tags of everything reached.
-_REACH = text("""
-WITH RECURSIVE
-  repo(id) AS (SELECT id FROM repositories WHERE name = :repository),
-  edges(child, parent) AS (
-    SELECT r.digest, m.digest FROM manifest_references r JOIN manifests m ON m.id = r.manifest_id
-    WHERE m.repository_id = (SELECT id FROM repo)
-    UNION ALL
-    SELECT m.digest, m.subject FROM manifests m
-    WHERE m.repository_id = (SELECT id FROM repo) AND m.subject IS NOT NULL
-  ),
-  up(digest) AS (
-    SELECT CAST(:digest AS VARCHAR(135))
-    UNION
-    SELECT e.parent FROM edges e JOIN up ON e.child = up.digest
-  )
-SELECT DISTINCT h.tag FROM tag_history h
-WHERE h.repository_id = (SELECT id FROM repo) AND h.digest IN (SELECT digest FROM up)
-""")
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _link(conn: AsyncConnection, source: dict[str, object] | Select[tuple[int, str, datetime]]) -> Insert:
+    """Link a blob to a repository, or refresh the link's time if it exists: a blob pushed or mounted
+    again is young again for garbage collection's grace period."""
+    stmt = dialect_insert(conn, repository_blobs)
+    if isinstance(source, dict):
+        stmt = stmt.values(**source)
+    else:
+        stmt = stmt.from_select(["repository_id", "digest", "created_at"], source)
+    return stmt.on_conflict_do_update(  # type: ignore[attr-defined,no-any-return]
+        index_elements=["repository_id", "digest"],
+        set_={"created_at": stmt.excluded.created_at},  # type: ignore[attr-defined]
+    )
 
 
 class Metadata:
@@ -104,6 +79,22 @@ class Metadata:
         self._reach: LRU[tuple[str, int, str], frozenset[str]] = LRU(cache_size * 5)
         self._generation: dict[str, int] = {}  # bumped by every write to a repository
         self._repository_ids: dict[str, int] = {}
+        self._collected = 0  # garbage collection batches seen
+        self._clears = 0  # a read that straddles a clear must not cache what it read before it
+
+    async def drop_if_collected(self) -> bool:
+        """Forget cached manifests, blob sizes and reach if garbage collection (in any process) deleted
+        something since the last look. One query; the app calls it every few seconds."""
+        stmt = select(counters.c.value).where(counters.c.name == COLLECTED)
+        async with self.engine.connect() as conn:
+            collected = (await conn.execute(stmt)).scalar() or 0
+        if collected == self._collected:
+            return False
+        self._collected = collected
+        self._clears += 1
+        for cache in (self._by_tag, self._by_digest, self._blob_sizes, self._reach):
+            cache.clear()
+        return True
 
     # -- reads ---------------------------------------------------------------------------------
     async def manifest(self, repository: str, reference: str, *, by_digest: bool) -> ManifestRecord | None:
@@ -119,12 +110,14 @@ class Metadata:
             stmt = stmt.join(tags_t, tags_t.c.manifest_id == manifests.c.id).where(
                 repositories.c.name == repository, tags_t.c.name == reference
             )
+        clears = self._clears
         async with self.engine.connect() as conn:
             row = (await conn.execute(stmt)).first()
         if row is None:
             return None
         record = ManifestRecord(repository, row.digest, row.media_type, row.content, row.subject)
-        cache.put(key, record)
+        if clears == self._clears:
+            cache.put(key, record)
         return record
 
     async def blob_size(self, repository: str, digest: str) -> int | None:
@@ -138,11 +131,16 @@ class Metadata:
             .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
             .where(repositories.c.name == repository, blobs.c.digest == digest)
         )
+        clears = self._clears
         async with self.engine.connect() as conn:
             size = (await conn.execute(stmt)).scalar()
-        if size is not None:
+        if size is not None and clears == self._clears:
             self._blob_sizes.put(key, size)
         return size
+
+    def forget_blob(self, repository: str, digest: str) -> None:
+        """Drop a cached blob size, e.g. when its file turns out to be gone."""
+        self._blob_sizes.discard((repository, digest))
 
     async def reach_tags(self, repository: str, digest: str) -> frozenset[str]:
         """Every tag that ever pointed at `digest`, at an index or manifest containing it, or at the
@@ -151,10 +149,12 @@ class Metadata:
         cached = self._reach.get(key)
         if cached is not None:
             return cached
+        clears = self._clears
         async with self.engine.connect() as conn:
-            rows = await conn.execute(_REACH, {"repository": repository, "digest": digest})
+            rows = await conn.execute(REACH_TAGS, {"repository": repository, "digest": digest})
             tags = frozenset(rows.scalars())
-        self._reach.put(key, tags)
+        if clears == self._clears:
+            self._reach.put(key, tags)
         return tags
 
     def _touched(self, repository: str) -> None:
@@ -208,7 +208,7 @@ class Metadata:
         return descriptors
 
     # -- writes --------------------------------------------------------------------------------
-    async def _repository_id(self, conn: AsyncConnection, repository: str) -> int:
+    async def repository_id(self, conn: AsyncConnection, repository: str) -> int:
         """The repository's id, creating the row on first use. Ids never change and repositories are
         never deleted, so the answer is kept for the life of the process."""
         known = self._repository_ids.get(repository)
@@ -221,23 +221,57 @@ class Metadata:
             self._repository_ids[repository] = int(repo_id)
         return int(repo_id)
 
-    async def add_blob(self, repository: str, digest: str, size: int, finished_upload: str | None = None) -> None:
-        """Record a blob in a repository (and close the upload that brought it, in the same transaction)."""
-        async with write_transaction(self.engine) as conn:
-            repo_id = await self._repository_id(conn, repository)
-            await conn.execute(insert_ignore(conn, blobs).values(digest=digest, size=size))
-            await conn.execute(insert_ignore(conn, repository_blobs).values(repository_id=repo_id, digest=digest))
-            if finished_upload is not None:
-                await conn.execute(delete(uploads_t).where(uploads_t.c.id == finished_upload))
+    async def add_blob(
+        self,
+        repository: str,
+        digest: str,
+        size: int,
+        finished_upload: str | None = None,
+        store_commit: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Record a blob in a repository, closing the upload that brought it, in one transaction.
+
+        `store_commit` makes the bytes visible only once this transaction holds the blob row (the
+        link's foreign key locks it), so a garbage collection deleting the same digest cannot
+        remove the file between the two. If collection deleted the row first, try again.
+        """
+        for attempt in range(3):
+            try:
+                async with write_transaction(self.engine) as conn:
+                    repo_id = await self.repository_id(conn, repository)
+                    await conn.execute(insert_ignore(conn, blobs).values(digest=digest, size=size, created_at=_now()))
+                    await conn.execute(_link(conn, {"repository_id": repo_id, "digest": digest, "created_at": _now()}))
+                    if finished_upload is not None:
+                        await conn.execute(delete(uploads_t).where(uploads_t.c.id == finished_upload))
+                    if store_commit is not None:
+                        await store_commit()
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
         self._blob_sizes.put((repository, digest), size)
 
     async def mount_blob(self, repository: str, source: str, digest: str) -> int | None:
-        """Link a blob of `source` into `repository`; its size, or None if `source` lacks it."""
-        size = await self.blob_size(source, digest)
-        if size is None:
+        """Link a blob of `source` into `repository`; its size, or None if `source` lacks it.
+
+        The source's link is read in the same transaction (not from the cache), so a blob that
+        garbage collection removed is never linked again without its bytes."""
+        try:
+            async with write_transaction(self.engine) as conn:
+                repo_id = await self.repository_id(conn, repository)
+                source_link = (
+                    select(literal(repo_id), repository_blobs.c.digest, literal(_now(), DateTime(timezone=True)))
+                    .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+                    .where(repositories.c.name == source, repository_blobs.c.digest == digest)
+                )
+                linked = await conn.execute(_link(conn, source_link))
+                if not linked.rowcount:
+                    return None
+                size = (await conn.execute(select(blobs.c.size).where(blobs.c.digest == digest))).scalar_one()
+        except IntegrityError:  # collected while we linked it: upload it instead
             return None
-        await self.add_blob(repository, digest, size)
-        return size
+        self._blob_sizes.put((repository, digest), size)
+        return int(size)
 
     async def repositories_holding(self, digest: str, limit: int = 50) -> list[str]:
         stmt = (
@@ -263,30 +297,38 @@ class Metadata:
         self._blob_sizes.discard((repository, digest))
         return bool(result.rowcount)
 
-    async def missing_references(self, repository: str, parsed: ParsedManifest) -> list[str]:
-        """Blobs and child manifests the manifest names that this repository does not hold."""
+    async def _missing_references(self, conn: AsyncConnection, repo_id: int, parsed: ParsedManifest) -> list[str]:
+        """Blobs and child manifests the manifest names that this repository does not hold.
+
+        Asked inside the manifest's write transaction after locking the repository row, so garbage
+        collection (which locks it for update) cannot remove them before the manifest commits."""
+        lock = select(repositories.c.id).where(repositories.c.id == repo_id).with_for_update(read=True, key_share=True)
+        await conn.execute(lock)
         wanted_blobs = set(parsed.blobs)
         wanted_children = {digest for digest, _ in parsed.children}
-        async with self.engine.connect() as conn:
-            repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
-            found: set[str] = set()
-            if repo_id is not None and wanted_blobs:
-                stmt = select(repository_blobs.c.digest).where(
-                    repository_blobs.c.repository_id == repo_id, repository_blobs.c.digest.in_(wanted_blobs)
-                )
-                found |= set((await conn.execute(stmt)).scalars())
-            if repo_id is not None and wanted_children:
-                stmt = select(manifests.c.digest).where(
-                    manifests.c.repository_id == repo_id, manifests.c.digest.in_(wanted_children)
-                )
-                found |= set((await conn.execute(stmt)).scalars())
+        found: set[str] = set()
+        if wanted_blobs:
+            stmt = select(repository_blobs.c.digest).where(
+                repository_blobs.c.repository_id == repo_id, repository_blobs.c.digest.in_(wanted_blobs)
+            )
+            found |= set((await conn.execute(stmt)).scalars())
+        if wanted_children:
+            stmt = select(manifests.c.digest).where(
+                manifests.c.repository_id == repo_id, manifests.c.digest.in_(wanted_children)
+            )
+            found |= set((await conn.execute(stmt)).scalars())
         return sorted((wanted_blobs | wanted_children) - found)
 
     async def put_manifest(
         self, repository: str, digest: str, content: bytes, parsed: ParsedManifest, tags: list[str]
-    ) -> None:
+    ) -> list[str]:
+        """Store a manifest and its tags; if it names blobs or manifests the repository lacks, store
+        nothing and return their digests."""
         async with write_transaction(self.engine) as conn:
-            repo_id = await self._repository_id(conn, repository)
+            repo_id = await self.repository_id(conn, repository)
+            missing = await self._missing_references(conn, repo_id, parsed)
+            if missing:
+                return missing
             inserted = await conn.execute(
                 insert_ignore(conn, manifests).values(
                     repository_id=repo_id,
@@ -297,6 +339,7 @@ class Metadata:
                     annotations=json.dumps(parsed.annotations) if parsed.annotations else None,
                     content=content,
                     size=len(content),
+                    created_at=_now(),
                 )
             )
             manifest_id = (
@@ -315,6 +358,8 @@ class Metadata:
                 ]
                 if rows:
                     await conn.execute(insert_ignore(conn, references), rows)
+            else:  # pushed again: young again, so garbage collection's grace period covers this push too
+                await conn.execute(update(manifests).where(manifests.c.id == manifest_id).values(created_at=_now()))
             now = _now()
             for tag in tags:
                 values = {"repository_id": repo_id, "name": tag, "manifest_id": manifest_id, "updated_at": now}
@@ -325,6 +370,7 @@ class Metadata:
         self._by_digest.put((repository, digest), record)
         for tag in tags:
             self._by_tag.put((repository, tag), record)
+        return []
 
     async def delete_tag(self, repository: str, tag: str) -> bool:
         async with write_transaction(self.engine) as conn:
@@ -352,31 +398,3 @@ class Metadata:
         self._by_digest.discard((repository, digest))
         self._by_tag.discard_where(lambda k, v: k[0] == repository and v.digest == digest)
         return True
-
-    # -- upload sessions -----------------------------------------------------------------------
-    async def create_upload(self, repository: str) -> str:
-        upload_id = str(uuid.uuid4())
-        async with write_transaction(self.engine) as conn:
-            repo_id = await self._repository_id(conn, repository)
-            await conn.execute(uploads_t.insert().values(id=upload_id, repository_id=repo_id, size=0))
-        return upload_id
-
-    async def upload_size(self, repository: str, upload_id: str) -> int | None:
-        stmt = (
-            select(uploads_t.c.size)
-            .join(repositories, repositories.c.id == uploads_t.c.repository_id)
-            .where(uploads_t.c.id == upload_id, repositories.c.name == repository)
-        )
-        async with self.engine.connect() as conn:
-            return (await conn.execute(stmt)).scalar()
-
-    async def set_upload_size(self, upload_id: str, size: int) -> None:
-        async with write_transaction(self.engine) as conn:
-            await conn.execute(
-                update(uploads_t).where(uploads_t.c.id == upload_id).values(size=size, updated_at=_now())
-            )
-
-    async def delete_upload(self, upload_id: str) -> bool:
-        async with write_transaction(self.engine) as conn:
-            result = await conn.execute(delete(uploads_t).where(uploads_t.c.id == upload_id))
-        return bool(result.rowcount)

@@ -51,10 +51,15 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
             yield conn
 
 
+def dialect_insert(conn: AsyncConnection, table: Table) -> Insert:
+    """An INSERT in the connection's dialect, so `on_conflict_*` is available."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)  # type: ignore[no-any-return]
+
+
 def insert_ignore(conn: AsyncConnection, table: Table) -> Insert:
     """`INSERT ... ON CONFLICT DO NOTHING` in the connection's dialect."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()  # type: ignore[no-any-return]
+    return dialect_insert(conn, table).on_conflict_do_nothing()  # type: ignore[attr-defined,no-any-return]
 
 
 def upsert(conn: AsyncConnection, table: Table, keys: list[str], values: dict[str, Any]) -> Insert:

@@ -27,6 +27,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 DIGEST_LENGTH = 135  # "sha512:" + 128 hex
+COLLECTED = "collected"  # the RegistryCounter bumped by every garbage collection batch that deletes
 
 
 class RegistryBase(DeclarativeBase):
@@ -117,3 +118,11 @@ class Upload(RegistryBase):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
+
+
+class RegistryCounter(RegistryBase):
+    """Counters every process watches to drop caches another process made stale (`collected`: GC batches)."""
+
+    __tablename__ = "registry_counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

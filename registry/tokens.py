@@ -12,7 +12,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 from registry.auth import Scope
-from registry.metadata import LRU
+from registry.lru import LRU
 
 ALGORITHM = "ES256"
 

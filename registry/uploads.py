@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 
 from registry.digests import Digest
 from registry.errors import RegistryError
-from registry.metadata import LRU, Metadata
+from registry.lru import LRU
+from registry.metadata import Metadata
 from registry.storage import BlobStore
+from registry.upload_sessions import UploadSessions
 
 
 @dataclass
@@ -33,15 +35,16 @@ def parse_content_range(value: str) -> tuple[int, int]:
 class Uploads:
     def __init__(self, metadata: Metadata, store: BlobStore) -> None:
         self.metadata = metadata
+        self.sessions = UploadSessions(metadata)
         self.store = store
         self._hashes: LRU[str, _HashState] = LRU(10_000)  # losing one only costs a re-read
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def start(self, repository: str) -> str:
-        return await self.metadata.create_upload(repository)
+        return await self.sessions.create(repository)
 
     async def size(self, repository: str, upload_id: str) -> int:
-        size = await self.metadata.upload_size(repository, upload_id)
+        size = await self.sessions.size(repository, upload_id)
         if size is None:
             raise RegistryError("BLOB_UPLOAD_UNKNOWN", f"upload {upload_id} is unknown or finished")
         return size
@@ -68,7 +71,7 @@ class Uploads:
             state.size = new_size
             self._hashes.put(upload_id, state)
         if new_size != size:
-            await self.metadata.set_upload_size(upload_id, new_size)
+            await self.sessions.set_size(upload_id, new_size)
         return new_size
 
     async def finish(
@@ -91,11 +94,16 @@ class Uploads:
                     raise RegistryError(
                         "DIGEST_INVALID", f"content has digest {digest.algorithm}:{actual}, not {digest}"
                     )
-                await self.store.commit(upload_id, digest)
-                await self.metadata.add_blob(repository, str(digest), size, finished_upload=upload_id)
+                await self.metadata.add_blob(
+                    repository,
+                    str(digest),
+                    size,
+                    finished_upload=upload_id,
+                    store_commit=lambda: self.store.commit(upload_id, digest),
+                )
             except BaseException:
                 await self.store.abort(upload_id)
-                await self.metadata.delete_upload(upload_id)
+                await self.sessions.delete(upload_id)
                 raise
             finally:
                 self._hashes.discard(upload_id)
@@ -110,7 +118,7 @@ class Uploads:
         await self.size(repository, upload_id)
         async with self._lock(upload_id):
             await self.store.abort(upload_id)
-            await self.metadata.delete_upload(upload_id)
+            await self.sessions.delete(upload_id)
             self._hashes.discard(upload_id)
         self._locks.pop(upload_id, None)
 

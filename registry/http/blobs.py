@@ -66,12 +66,23 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
         (start, end), status = wanted, 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
+    chunks = reg.store.read(parsed, start, end) if end >= start else None
+    first = b""
+    if chunks is not None:
+        try:  # open it before answering: garbage collection may have removed it since we cached its size
+            first = await anext(chunks, b"")
+        except FileNotFoundError:
+            reg.metadata.forget_blob(route.name, digest)
+            raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}") from None
 
     async def body() -> AsyncIterator[bytes]:
         sent = 0
         try:
-            if end >= start:
-                async for chunk in reg.store.read(parsed, start, end):
+            if first:
+                sent += len(first)
+                yield first
+            if chunks is not None:
+                async for chunk in chunks:
                     sent += len(chunk)
                     yield chunk
         finally:  # also when the client goes away: the event records the bytes actually sent

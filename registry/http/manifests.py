@@ -96,12 +96,11 @@ async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[An
         tags.insert(0, validate_tag(ref))
         digest = digest_of(content)
     parsed = parse_manifest(content, request.headers.get("content-type"))
-    missing = await reg.metadata.missing_references(route.name, parsed)
+    missing = await reg.metadata.put_manifest(route.name, digest, content, parsed, tags)
     if missing:
         raise RegistryError(
             "MANIFEST_BLOB_UNKNOWN", f"manifest references unknown {missing[0]}", detail={"missing": missing}
         )
-    await reg.metadata.put_manifest(route.name, digest, content, parsed, tags)
     reg.emit(
         request,
         caller,

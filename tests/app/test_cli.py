@@ -105,3 +105,66 @@ def test_a_bad_trusted_proxy_setting_is_explained():
     assert trusted_proxies("") == ()
     with pytest.raises(ValueError, match="WHARF_TRUSTED_PROXIES"):
         trusted_proxies("10.0.0.0/8, proxy.local")
+
+
+async def test_gc_reports_by_default_and_deletes_when_asked(wharf, database_url, tmp_path):
+    import json
+
+    from tests.registry.helpers import push_image
+    from tests.support.oci import image
+
+    repo, kept, dropped = wharf.repo(), image(f"kept-{tmp_path.name}"), image(f"dropped-{tmp_path.name}")
+    await push_image(wharf, repo, kept, "1.0")
+    await push_image(wharf, repo, dropped)
+    env = {"WHARF_DATABASE_URL": database_url, "WHARF_STORAGE_PATH": str(wharf.app.state.registry.store.root)}
+
+    def gc(*args: str) -> subprocess.CompletedProcess[str]:
+        return run("gc", "--repository", repo, *args, data_dir=tmp_path, **env)
+
+    fresh = gc()  # the default grace period (24h) spares what was just pushed
+    assert fresh.returncode == 0, fresh.stderr
+    assert "dry run" in fresh.stdout and "would remove 0 manifests" in fresh.stdout
+    planned = gc("--grace", "0", "--verbose")
+    assert "would remove 1 manifests" in planned.stdout and f"manifest {repo}@{dropped.digest}" in planned.stdout
+    for digest in dropped.blobs:
+        assert f"blob {digest}" in planned.stdout
+    status = await wharf.client.get(f"/v2/{repo}/manifests/{dropped.digest}", headers=wharf.auth)
+    assert status.status_code == 200  # a dry run deletes nothing
+
+    done = gc("--grace", "0", "--delete", "--json", "--verbose")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["dry_run"] is False and document["grace_seconds"] == 0
+    assert [m["digest"] for m in document["manifests"]["items"]] == [dropped.digest]
+    assert document["blobs"]["count"] == 2 and document["blobs"]["bytes"] == sum(map(len, dropped.blobs.values()))
+    assert await wharf.app.state.registry.metadata.drop_if_collected()  # what a serving process does every 2 s
+    gone = await wharf.client.get(f"/v2/{repo}/manifests/{dropped.digest}", headers=wharf.auth)
+    assert gone.status_code == 404
+    assert (await wharf.client.get(f"/v2/{repo}/manifests/1.0", headers=wharf.auth)).status_code == 200
+    again = json.loads(gc("--grace", "0", "--delete", "--json").stdout)
+    assert again["manifests"] == {"count": 0, "bytes": 0} and again["blobs"] == {"count": 0, "bytes": 0}
+
+
+def test_gc_explains_bad_input(tmp_path):
+    assert run("db", "upgrade", data_dir=tmp_path).returncode == 0
+    for args, message in (
+        (["--grace", "5x"], "grace period '5x' is not a number followed by s, m, h or d"),
+        (["--grace", "-1h"], "is not a number"),
+        (["--repository", "acme/nowhere"], "repository 'acme/nowhere' does not exist"),
+    ):
+        result = run("gc", *args, data_dir=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+    empty = run("gc", "--delete", "--json", data_dir=tmp_path)
+    assert empty.returncode == 0 and '"count": 0' in empty.stdout
+
+
+def test_grace_periods_parse():
+    from datetime import timedelta
+
+    from app.gc_report import parse_grace
+
+    assert parse_grace("24h") == timedelta(hours=24)
+    assert parse_grace("30m") == timedelta(minutes=30)
+    assert parse_grace("7d") == timedelta(days=7)
+    assert parse_grace("90s") == timedelta(seconds=90)
+    assert parse_grace("0") == timedelta(0)
