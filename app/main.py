@@ -24,7 +24,7 @@ from app.audit.writer import SpoolWriter
 from app.policy import WharfPolicy
 from app.settings import Settings
 from app.web import build_web
-from portal_customer.invitations import invitation_controller
+from portal_customer import customer_portal
 from registry.access import Authenticator
 from registry.http import Registry, build_router
 from registry.metadata import Metadata
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     proxies = trusted_proxies(settings.registry.trusted_proxies)
     registry = Registry(metadata, store, Uploads(metadata, store), auth, spool, proxies)
     web = build_web(settings, engine, TEMPLATES / "static", proxies)
+    web.context.policy = policy
 
     async def startup() -> None:
         if settings.database.auto_migrate:
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             *web.route_handlers,
-            invitation_controller(engine),
+            *customer_portal(engine),
             build_router(registry),
             build_token_router(auth),
             build_api_router(engine, policy, settings.public_url, proxies),

@@ -65,7 +65,9 @@ def build_web(
         cookie_samesite="lax",
         exclude=NO_BROWSER_STATE,
     )
-    context = WebContext(engine, build_mailer(settings.mail), settings.public_url, trusted_proxies)
+    context = WebContext(
+        engine, build_mailer(settings.mail), settings.public_url, trusted_proxies, registry_host=settings.service
+    )
     return WebFoundation(
         context=context,
         route_handlers=[AccountController, create_static_files_router(path="/static", directories=[static_dir])],
