@@ -18,6 +18,8 @@ from app.web.pages import render
 from portal_customer.common import Req, member
 
 PAGE_SIZE = 50
+SHOWN_ACTIONS = ("manifest.get", "manifest.head", "denied")
+ACTION_LABELS = {"manifest.get": "pull", "manifest.head": "version check", "denied": "denied"}
 
 
 def day(value: str | None, end: bool = False) -> datetime | None:
@@ -54,6 +56,8 @@ async def downloads(
         decision or None,
         token_id,
     )
+    # A pull is its manifest read; the layer downloads behind it would only bury it.
+    stmt = stmt.where(DownloadEvent.action.in_(SHOWN_ACTIONS))
     stmt = stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc())
     async with web(request).session() as session:
         rows = (await session.execute(stmt.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))).all()
@@ -70,6 +74,7 @@ async def downloads(
         more=len(rows) > PAGE_SIZE,
         page=page,
         tokens=tokens,
+        labels=ACTION_LABELS,
         filters={**filters, "token": token},
         query=urlencode({k: v for k, v in {**filters, "token": token}.items() if v}),
     )
