@@ -41,8 +41,9 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory, mail_sink: SmtpSink)
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Browser]:
+    """Per test: Playwright's sync API runs its own event loop, which must be gone before async tests run."""
     require_tool("chromium")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
