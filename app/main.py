@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await anyio.to_thread.run_sync(db.upgrade, settings.database_url)
         kid, pem = await db.signing_key_pem(engine, _new_key)
         tokens.use_key(ECKey.import_key(pem, parameters={"kid": kid}))
-        web.use_secret(pem)
+        await web.startup(pem)
 
     async def record_token_use() -> None:
         while True:

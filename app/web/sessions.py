@@ -64,6 +64,12 @@ class DatabaseSessionStore(Store):
         async with write_transaction(self.engine) as conn:
             await conn.execute(delete(WebSession).where(WebSession.id == key))
 
+    async def delete_expired(self) -> int:
+        """Forget sessions past their expiry (run at start; a lapsed row is never honoured anyway)."""
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(delete(WebSession).where(WebSession.expires_at <= datetime.now(UTC)))
+        return int(result.rowcount or 0)
+
     async def delete_all(self) -> None:
         async with write_transaction(self.engine) as conn:
             await conn.execute(delete(WebSession))

@@ -124,3 +124,24 @@ def test_cookies_are_secure_behind_https(tmp_path):
     assert web.csrf.cookie_secure and web.csrf.cookie_httponly and web.csrf.cookie_samesite == "lax"
     sessions = web.middleware[0].kwargs["backend"].config
     assert sessions.secure and sessions.httponly and sessions.samesite == "lax"
+
+
+async def test_expired_sessions_are_not_honoured_and_get_cleared(wharf):
+    from datetime import UTC, datetime, timedelta
+
+    from app.web.sessions import DatabaseSessionStore
+
+    store = DatabaseSessionStore(engine_of(wharf))
+    await store.set("stale-session", b'{"uid": 1}', expires_in=timedelta(seconds=60))
+    assert await store.get("stale-session") == b'{"uid": 1}'
+    async with engine_of(wharf).begin() as conn:
+        await conn.execute(
+            WebSession.__table__.update()
+            .where(WebSession.id == "stale-session")
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert await store.get("stale-session") is None
+    assert await store.delete_expired() >= 1
+    assert not await store.exists("stale-session")
+    await store.set("empty", b"{}")  # anonymous visitors leave no row behind
+    assert not await store.exists("empty")
