@@ -60,3 +60,30 @@ async def test_signed_out_visitors_are_sent_to_sign_in_and_come_back(wharf, lice
         data = {"email": licensed.member.email, "password": licensed.member.password, "next": "/portal/tokens"}
         r = await browser.post("/signin", data)
         assert r.headers["location"] == "/portal/tokens"
+
+
+async def test_pages_carry_the_vendors_branding(wharf, licensed):
+    from sqlalchemy import update
+
+    from app.models import Organization
+
+    engine = wharf.app.state.registry.metadata.engine
+
+    async def brand(**values):
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(Organization).where(Organization.kind == "vendor", Organization.slug == "acme").values(**values)
+            )
+
+    await brand(logo_url="https://cdn.acme.test/logo.svg", accent_color="#aa3311", welcome_text="Hello from Acme")
+    try:
+        async with Browser(wharf.app) as browser:
+            await browser.sign_in(licensed.member.email, licensed.member.password)
+            r = await browser.get("/portal/")
+            assert '<img src="https://cdn.acme.test/logo.svg"' in r.text and "--accent: #aa3311" in r.text
+            assert "Hello from Acme" in r.text
+            await brand(logo_url="javascript:alert(1)", accent_color="red;}")
+            r = await browser.get("/portal/")
+            assert "javascript:" not in r.text and "--accent: #2457d6" in r.text
+    finally:
+        await brand(logo_url=None, accent_color=None, welcome_text=None)
