@@ -145,3 +145,17 @@ async def test_expired_sessions_are_not_honoured_and_get_cleared(wharf):
     assert not await store.exists("stale-session")
     await store.set("empty", b"{}")  # anonymous visitors leave no row behind
     assert not await store.exists("empty")
+
+
+async def test_a_page_view_that_changes_nothing_writes_nothing(wharf, count_queries):
+    person = await customer_user(wharf, "member")
+    async with Browser(wharf.app) as browser:
+        await browser.sign_in(person.email, person.password)
+        await browser.get("/portal/tokens")
+        count_queries.statements.clear()
+        assert (await browser.get("/portal/tokens")).status_code == 200
+        reads = [s for s in count_queries.statements if "web_sessions" in s]
+        assert len(reads) == 1 and reads[0].lstrip().upper().startswith("SELECT")
+        count_queries.statements.clear()
+        await browser.post("/signout")  # a change is written (here: the row goes)
+        assert any(s.lstrip().upper().startswith("DELETE") for s in count_queries.statements if "web_sessions" in s)
