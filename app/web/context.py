@@ -26,6 +26,9 @@ class WebContext:
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     registry_host: str = ""  # host[:port] that docker, helm and oras name
+    # The last branding shown per vendor (None: signed-out pages), so error pages, which cannot
+    # query the database, still look like the vendor's portal.
+    brands: dict[int | None, Any] = field(default_factory=dict)
     policy: WharfPolicy | None = None  # set by create_app(): licenses as the registry sees them, and forget()
 
     def session(self) -> AsyncSession:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from app.models import WebSession
@@ -108,8 +110,10 @@ async def test_portal_errors_are_pages_and_api_errors_stay_json(wharf):
     async with Browser(wharf.app) as browser:
         r = await browser.get("/portal/no-such-page")
         assert r.status_code in (303, 404)
+        brand = re.search(r'class="brand".*?<span>([^<]+)</span>', (await browser.get("/signin")).text, re.S)
         r = await browser.get("/no-such-page")
         assert r.status_code == 404 and "text/html" in r.headers["content-type"] and "Page not found" in r.text
+        assert f"<span>{brand.group(1)}</span>" in r.text  # branded like the sign-in page
         r = await browser.get("/api/v1/no-such-thing")
         assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
         r = await browser.get("/v2/acme/nothing/manifests/1.0")

@@ -28,7 +28,7 @@ async def test_other_customers_ids_answer_404(wharf, licensed):
         ):
             r = await (other.get(path) if method == "get" else other.post(path, {"role": "member"}))
             assert r.status_code == 404, (method, path, r.status_code)
-            assert "Page not found" in r.text
+            assert "Page not found" in r.text and "Sign out" in r.text  # still the signed-in layout
         assert "owners-token" in (await owner.get("/portal/tokens")).text  # untouched
         r = await other.get("/portal/")
         assert licensed.repo not in r.text
