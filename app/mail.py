@@ -73,3 +73,20 @@ class LogMailer:
 
 def build_mailer(settings: MailSettings) -> Mailer:
     return SmtpMailer(settings) if settings.smtp_host else LogMailer()
+
+
+def invitation_mail(email: str, organization: str, vendor: str, link: str) -> Mail:
+    text = (
+        f"You are invited to join {organization} on {vendor}'s software portal.\n\n"
+        f"Accept the invitation and choose your password here (the link works once, for 7 days):\n{link}\n"
+    )
+    return Mail(email, f"Your invitation to {vendor}'s software portal", text)
+
+
+async def send_invitation(mailer: Mailer, email: str, organization: str, vendor: str, link: str) -> bool:
+    """Mail an invitation; False when it could not be delivered (the inviter is then shown the link)."""
+    try:
+        await mailer.send(invitation_mail(email, organization, vendor, link))
+    except MailError:
+        return False
+    return mailer.delivers

@@ -32,7 +32,7 @@ from app.policy import WharfPolicy
 from app.services import Invalid, NotFound
 from app.settings import Settings
 from app.web import build_web
-from portal_customer.invitations import invitation_controller
+from portal_customer import customer_portal
 from registry.access import Authenticator
 from registry.errors import RegistryError
 from registry.http import Registry, build_router
@@ -84,13 +84,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     metrics.watch(spool, policy)
     registry = Registry(metadata, store, Uploads(metadata, store), auth, metrics.sink(spool), proxies)
     web = build_web(settings, engine, TEMPLATES / "static", proxies)
+    web.context.policy = policy
 
     async def startup() -> None:
         if settings.database.auto_migrate:
             await anyio.to_thread.run_sync(db.upgrade, settings.database_url)
         kid, pem = await db.signing_key_pem(engine, _new_key)
         tokens.use_key(ECKey.import_key(pem, parameters={"kid": kid}))
-        web.use_secret(pem)
+        await web.startup(pem)
 
     async def record_token_use() -> None:
         while True:
@@ -145,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             *web.route_handlers,
-            invitation_controller(engine),
+            *customer_portal(engine),
             build_router(registry),
             build_token_router(auth),
             build_api_router(engine, policy, settings.public_url, proxies),

@@ -73,6 +73,7 @@ class Wharf:
     token: str
     vendor: str
     app: Any
+    admin_email: str = ""  # the vendor admin (password "correct-horse")
 
     @property
     def auth(self) -> dict[str, str]:
@@ -102,11 +103,12 @@ async def wharf(
     )
     app = create_app(settings)
     engine = app.state.registry.metadata.engine
-    booted = await bootstrap_vendor(engine, "acme", f"admin-{uuid.uuid4().hex[:6]}@acme.test", "correct-horse")
+    admin_email = f"admin-{uuid.uuid4().hex[:6]}@acme.test"
+    booted = await bootstrap_vendor(engine, "acme", admin_email, "correct-horse")
     transport = httpx.ASGITransport(app=app)
     await app.state.startup()
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-        yield Wharf(client, booted.token, "acme", app)
+        yield Wharf(client, booted.token, "acme", app, admin_email)
     await engine.dispose()
 
 

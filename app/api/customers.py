@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 
 from app import services
 from app.api.common import Caller, Forget, PublicUrl, Session, clamp, page
+from app.mail import send_invitation
 from app.models import Organization, Token
 from app.roles import Permission
 
@@ -119,7 +120,9 @@ class CustomerController(Controller):
         caller: Caller,
         session: Session,
         public_url: PublicUrl,
+        request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
+        """Creates the invitation and mails its link (`mailed` says whether the mail went out)."""
         caller.require(Permission.MANAGE_CUSTOMERS)
         org = await services.customer(session, caller.vendor_id, customer_id)
         invitation, secret = await services.invite(session, org.id, data.email, data.role)
@@ -131,12 +134,17 @@ class CustomerController(Controller):
             after={"customer_id": org.id, "email": invitation.email, "role": invitation.role},
         )
         await session.commit()
+        link = f"{public_url}/portal/invitations/{secret}"
+        vendor = await session.get(Organization, caller.vendor_id)
+        vendor_name = vendor.name if vendor else caller.vendor_slug
+        mailed = await send_invitation(request.app.state.web.mailer, invitation.email, org.name, vendor_name, link)
         return {
             "id": invitation.id,
             "email": invitation.email,
             "role": invitation.role,
-            "accept_url": f"{public_url}/portal/invitations/{secret}",
+            "accept_url": link,
             "expires_at": services.iso(invitation.expires_at),
+            "mailed": mailed,
         }
 
     @post("/{customer_id:int}/pull-tokens")

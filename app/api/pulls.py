@@ -9,70 +9,14 @@ from typing import Any, Literal
 from litestar import Controller, get
 from litestar.params import FromQuery
 from litestar.response import Stream
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_
 
 from app import services
 from app.api.common import Caller, Engine, Session, clamp
 from app.api.export import export_response
+from app.downloads import COLUMNS, event_json, filtered
 from app.models import DownloadEvent
 from app.roles import Permission
-
-# The export's columns, in order: the one documented schema of a download event (docs/audit.md).
-COLUMNS = (
-    "id",
-    "at",
-    "action",
-    "vendor_id",
-    "customer_id",
-    "license_id",
-    "token_id",
-    "repository",
-    "reference",
-    "digest",
-    "media_type",
-    "bytes",
-    "status",
-    "reason",
-    "client_ip",
-    "user_agent",
-    "platform",
-    "user_email",
-)
-_COLUMNS = [getattr(DownloadEvent, c) for c in COLUMNS]
-
-
-def event_json(row: Any) -> dict[str, Any]:
-    return {c: (services.iso(getattr(row, c)) if c == "at" else getattr(row, c)) for c in COLUMNS}
-
-
-def _filtered(
-    vendor_id: int,
-    since: datetime | None,
-    until: datetime | None,
-    customer_id: int | None,
-    license_id: int | None,
-    repository: str | None,
-    tag: str | None,
-    decision: str | None,
-) -> Select[Any]:
-    stmt = select(*_COLUMNS).where(DownloadEvent.vendor_id == vendor_id)
-    if since is not None:
-        stmt = stmt.where(DownloadEvent.at >= services.aware(since))
-    if until is not None:
-        stmt = stmt.where(DownloadEvent.at < services.aware(until))
-    for column, value in (
-        (DownloadEvent.customer_id, customer_id),
-        (DownloadEvent.license_id, license_id),
-        (DownloadEvent.repository, repository),
-        (DownloadEvent.reference, tag),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if decision == "denied":
-        stmt = stmt.where(DownloadEvent.action == "denied")
-    elif decision == "allowed":
-        stmt = stmt.where(DownloadEvent.action != "denied", DownloadEvent.status < 400)
-    return stmt
 
 
 def _cursor(row: Any) -> str:
@@ -109,7 +53,7 @@ class PullController(Controller):
     ) -> dict[str, Any]:
         """Newest first; pass `next_cursor` back as `cursor` for the next page."""
         caller.require(Permission.READ)
-        stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
+        stmt = filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
         if cursor:
             stmt = _after_cursor(stmt, cursor)
         rows = (
@@ -134,6 +78,6 @@ class PullController(Controller):
     ) -> Stream:
         """Every matching event, oldest first, streamed with a server-side cursor: no row cap, flat memory."""
         caller.require(Permission.READ)
-        stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
+        stmt = filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
         stmt = stmt.order_by(DownloadEvent.at, DownloadEvent.id)
         return export_response(engine, stmt, COLUMNS, event_json, format, "pulls")

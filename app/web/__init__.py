@@ -36,6 +36,10 @@ class WebFoundation:
     stores: dict[str, Any]
     exception_handlers: dict[Any, Any]
 
+    async def startup(self, signing_key_pem: str) -> None:
+        self.use_secret(signing_key_pem)
+        await self.stores[SESSION_STORE].delete_expired()
+
     def use_secret(self, key_material: str) -> None:
         """Derive the CSRF secret from the shared signing key, so every node accepts every node's forms."""
         self.csrf.secret = hmac.new(key_material.encode(), b"wharf csrf", hashlib.sha256).hexdigest()
@@ -65,7 +69,9 @@ def build_web(
         cookie_samesite="lax",
         exclude=NO_BROWSER_STATE,
     )
-    context = WebContext(engine, build_mailer(settings.mail), settings.public_url, trusted_proxies)
+    context = WebContext(
+        engine, build_mailer(settings.mail), settings.public_url, trusted_proxies, registry_host=settings.service
+    )
     return WebFoundation(
         context=context,
         route_handlers=[AccountController, create_static_files_router(path="/static", directories=[static_dir])],

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import services
 from app.mail import Mailer
+from app.policy import WharfPolicy
 from app.web.throttle import SignInThrottle
 from app.web.users import WebUser
 from registry.http.common import client_ip
@@ -24,6 +25,11 @@ class WebContext:
     public_url: str
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    registry_host: str = ""  # host[:port] that docker, helm and oras name
+    # The last branding shown per vendor (None: signed-out pages), so error pages, which cannot
+    # query the database, still look like the vendor's portal.
+    brands: dict[int | None, Any] = field(default_factory=dict)
+    policy: WharfPolicy | None = None  # set by create_app(): licenses as the registry sees them, and forget()
 
     def session(self) -> AsyncSession:
         """A session for a page's reads and writes (commit explicitly)."""

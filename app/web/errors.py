@@ -40,6 +40,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if status == 403 and "csrf" in str(getattr(exc, "detail", "")).lower():
         title, detail = CSRF_PROBLEM
     user = request.state.get("web_user")
-    brand = Brand("Wharf", None, DEFAULT_ACCENT, None)
+    brands = request.app.state.web.brands
+    brand = brands.get(user.vendor_id if user else None) or Brand("Wharf", None, DEFAULT_ACCENT, None)
     context = {"user": user, "brand": brand, "status": status, "title": title, "detail": detail, "flashes": []}
     return Template("web/error.html", context=context, status_code=status)

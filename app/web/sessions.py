@@ -40,29 +40,51 @@ class DatabaseSessionStore(Store):
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # What each session held when last read or written here: a page view that changes nothing
+        # writes nothing (so a session ends at most max_age after its last change, not its last view).
+        self._known: dict[str, bytes] = {}
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
         if data in (b"{}", b""):
-            await self.delete(key)
+            if key in self._known:
+                await self.delete(key)
+            return
+        if self._known.get(key) == data:
             return
         row = {"data": data, "user_id": _user_id(data), "expires_at": _expiry(expires_in)}
         async with write_transaction(self.engine) as conn:
             await conn.execute(upsert(conn, cast(Table, WebSession.__table__), ["id"], {"id": key, **row}))
+        self._remember(key, data)
+
+    def _remember(self, key: str, data: bytes | None) -> None:
+        if data is None:
+            self._known.pop(key, None)
+            return
+        if len(self._known) > 50_000:
+            self._known.clear()
+        self._known[key] = data
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(select(WebSession.data, WebSession.expires_at).where(WebSession.id == key))
             ).first()
-        if row is None:
-            return None
-        expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-        return bytes(row.data) if expires > datetime.now(UTC) else None
+        expires = None if row is None else row.expires_at.replace(tzinfo=row.expires_at.tzinfo or UTC)
+        data = bytes(row.data) if row is not None and expires is not None and expires > datetime.now(UTC) else None
+        self._remember(key, data)
+        return data
 
     async def delete(self, key: str) -> None:
+        self._remember(key, None)
         async with write_transaction(self.engine) as conn:
             await conn.execute(delete(WebSession).where(WebSession.id == key))
+
+    async def delete_expired(self) -> int:
+        """Forget sessions past their expiry (run at start; a lapsed row is never honoured anyway)."""
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(delete(WebSession).where(WebSession.expires_at <= datetime.now(UTC)))
+        return int(result.rowcount or 0)
 
     async def delete_all(self) -> None:
         async with write_transaction(self.engine) as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from app.models import WebSession
@@ -108,8 +110,10 @@ async def test_portal_errors_are_pages_and_api_errors_stay_json(wharf):
     async with Browser(wharf.app) as browser:
         r = await browser.get("/portal/no-such-page")
         assert r.status_code in (303, 404)
+        brand = re.search(r'class="brand".*?<span>([^<]+)</span>', (await browser.get("/signin")).text, re.S)
         r = await browser.get("/no-such-page")
         assert r.status_code == 404 and "text/html" in r.headers["content-type"] and "Page not found" in r.text
+        assert f"<span>{brand.group(1)}</span>" in r.text  # branded like the sign-in page
         r = await browser.get("/api/v1/no-such-thing")
         assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
         r = await browser.get("/v2/acme/nothing/manifests/1.0")
@@ -124,3 +128,38 @@ def test_cookies_are_secure_behind_https(tmp_path):
     assert web.csrf.cookie_secure and web.csrf.cookie_httponly and web.csrf.cookie_samesite == "lax"
     sessions = web.middleware[0].kwargs["backend"].config
     assert sessions.secure and sessions.httponly and sessions.samesite == "lax"
+
+
+async def test_expired_sessions_are_not_honoured_and_get_cleared(wharf):
+    from datetime import UTC, datetime, timedelta
+
+    from app.web.sessions import DatabaseSessionStore
+
+    store = DatabaseSessionStore(engine_of(wharf))
+    await store.set("stale-session", b'{"uid": 1}', expires_in=timedelta(seconds=60))
+    assert await store.get("stale-session") == b'{"uid": 1}'
+    async with engine_of(wharf).begin() as conn:
+        await conn.execute(
+            WebSession.__table__.update()
+            .where(WebSession.id == "stale-session")
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert await store.get("stale-session") is None
+    assert await store.delete_expired() >= 1
+    assert not await store.exists("stale-session")
+    await store.set("empty", b"{}")  # anonymous visitors leave no row behind
+    assert not await store.exists("empty")
+
+
+async def test_a_page_view_that_changes_nothing_writes_nothing(wharf, count_queries):
+    person = await customer_user(wharf, "member")
+    async with Browser(wharf.app) as browser:
+        await browser.sign_in(person.email, person.password)
+        await browser.get("/portal/tokens")
+        count_queries.statements.clear()
+        assert (await browser.get("/portal/tokens")).status_code == 200
+        reads = [s for s in count_queries.statements if "web_sessions" in s]
+        assert len(reads) == 1 and reads[0].lstrip().upper().startswith("SELECT")
+        count_queries.statements.clear()
+        await browser.post("/signout")  # a change is written (here: the row goes)
+        assert any(s.lstrip().upper().startswith("DELETE") for s in count_queries.statements if "web_sessions" in s)

@@ -301,8 +301,8 @@ def bootstrap_vendor(server: LiveServer, slug: str) -> str:
         env=server.env,
         capture_output=True,
         text=True,
-        check=True,
     )
+    assert boot.returncode == 0, f"wharf bootstrap failed:\n{boot.stderr[-3000:]}"
     return boot.stdout.strip().splitlines()[-1]
 
 

@@ -47,6 +47,7 @@ def start_server(
     port = free_port()
     env = {
         **os.environ,
+        **(extra_env or {}),
         "WHARF_DATA_DIR": str(data_dir),
         "WHARF_DATABASE_URL": database_url,
         "WHARF_PORT": str(port),

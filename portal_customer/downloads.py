@@ -1,0 +1,80 @@
+"""The customer's own pull history: what, when, with which token, from which address; filterable."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from urllib.parse import urlencode
+
+from litestar import get
+from litestar.params import FromQuery
+from litestar.response import Template
+from sqlalchemy import select
+
+from app.downloads import filtered
+from app.models import DownloadEvent, Token
+from app.web.context import web
+from app.web.pages import render
+from portal_customer.common import Req, member
+
+PAGE_SIZE = 50
+SHOWN_ACTIONS = ("manifest.get", "manifest.head", "denied")
+ACTION_LABELS = {"manifest.get": "pull", "manifest.head": "version check", "denied": "denied"}
+
+
+def day(value: str | None, end: bool = False) -> datetime | None:
+    """A filter date (YYYY-MM-DD); an end date includes the whole day. Unreadable dates are ignored."""
+    try:
+        moment = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC) if value else None
+    except ValueError:
+        return None
+    return moment + timedelta(days=1) if moment and end else moment
+
+
+@get("/portal/downloads", include_in_schema=False)
+async def downloads(
+    request: Req,
+    repository: FromQuery[str] = "",
+    tag: FromQuery[str] = "",
+    decision: FromQuery[Literal["", "allowed", "denied"]] = "",
+    since: FromQuery[str] = "",
+    until: FromQuery[str] = "",
+    token: FromQuery[str] = "",
+    page: FromQuery[int] = 1,
+) -> Template:
+    user = await member(request)
+    page = max(page, 1)
+    token_id = int(token) if token.isdigit() else None
+    stmt = filtered(
+        user.vendor_id,
+        day(since),
+        day(until, end=True),
+        user.org_id,  # never another customer's events, whatever the query says
+        None,
+        repository.strip() or None,
+        tag.strip() or None,
+        decision or None,
+        token_id,
+    )
+    # A pull is its manifest read; the layer downloads behind it would only bury it.
+    stmt = stmt.where(DownloadEvent.action.in_(SHOWN_ACTIONS))
+    stmt = stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc())
+    async with web(request).session() as session:
+        rows = (await session.execute(stmt.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))).all()
+        tokens = dict(
+            (await session.execute(select(Token.id, Token.name).where(Token.organization_id == user.org_id))).all()
+        )
+    filters = {"repository": repository, "tag": tag, "decision": decision, "since": since, "until": until}
+    return await render(
+        request,
+        "customer/downloads.html",
+        block="results",
+        user=user,
+        rows=rows[:PAGE_SIZE],
+        more=len(rows) > PAGE_SIZE,
+        page=page,
+        tokens=tokens,
+        labels=ACTION_LABELS,
+        filters={**filters, "token": token},
+        query=urlencode({k: v for k, v in {**filters, "token": token}.items() if v}),
+    )

@@ -1,0 +1,40 @@
+"""The mailers: SMTP into a real sink, the log-only fallback, and an unreachable server."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from app.mail import LogMailer, Mail, MailError, SmtpMailer, build_mailer, send_invitation
+from app.settings import MailSettings
+from tests.support.server import free_port
+
+
+async def test_smtp_mail_arrives_in_the_sink(smtp_sink):
+    mailer = build_mailer(MailSettings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port, mail_from="w@x.test"))
+    assert isinstance(mailer, SmtpMailer)
+    assert await send_invitation(mailer, "eve@mail.test", "Globex", "Acme", "http://w.test/portal/invitations/abc")
+    received = smtp_sink.wait_for("eve@mail.test", "Acme")
+    assert received.link("/portal/invitations/") == "/portal/invitations/abc" and "Globex" in received.body
+
+
+async def test_without_smtp_the_mail_is_logged_and_reported_undelivered(caplog):
+    mailer = build_mailer(MailSettings(smtp_host=""))
+    assert isinstance(mailer, LogMailer)
+    with caplog.at_level(logging.WARNING, logger="app.mail"):
+        assert not await send_invitation(mailer, "eve@mail.test", "Globex", "Acme", "http://w.test/x")
+    assert "http://w.test/x" in caplog.text
+
+
+async def test_an_unreachable_server_is_an_error_not_a_crash(caplog):
+    mailer = SmtpMailer(MailSettings(smtp_host="127.0.0.1", smtp_port=free_port()))
+    with pytest.raises(MailError):
+        await mailer.send(Mail("eve@mail.test", "hello", "text"))
+    with caplog.at_level(logging.ERROR, logger="app.mail"):
+        assert not await send_invitation(mailer, "eve@mail.test", "Globex", "Acme", "http://w.test/x")
+
+
+def test_an_unknown_tls_mode_is_refused():
+    with pytest.raises(ValueError, match="WHARF_SMTP_TLS"):
+        SmtpMailer(MailSettings(smtp_host="mail.test", smtp_tls="ssl"))
