@@ -22,6 +22,7 @@ from app.identity import bootstrap_vendor
 from app.main import create_app
 from app.settings import DatabaseSettings, RegistrySettings, ServerSettings, Settings
 from tests.support import postgres
+from tests.support.s3 import S3Server, start_s3_server
 from tests.support.server import LiveServer, start_server
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -114,6 +115,14 @@ def count_queries(wharf: Wharf) -> Iterator[QueryCounter]:
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One real S3 server (`rclone serve s3`) for the run; each user takes its own key prefix."""
+    server = start_s3_server(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

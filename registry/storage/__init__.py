@@ -45,3 +45,11 @@ class BlobStore(Protocol):
     async def redirect_url(self, digest: Digest) -> str | None:
         """A URL the client may fetch the blob from instead, when the store offers one."""
         ...
+
+    async def remove_stale_uploads(self, older_than: float) -> list[str]:
+        """Drop uploads untouched for `older_than` seconds (abandoned or aborted); return their ids."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections at shutdown."""
+        ...

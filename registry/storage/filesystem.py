@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
@@ -90,6 +91,16 @@ class FilesystemBlobStore:
         return self.blob_path(digest)
 
     async def redirect_url(self, digest: Digest) -> str | None:
+        return None
+
+    async def remove_stale_uploads(self, older_than: float) -> list[str]:
+        cutoff = time.time() - older_than
+        stale = [path for path in self.uploads.iterdir() if path.stat().st_mtime < cutoff]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return sorted(path.name for path in stale)
+
+    async def close(self) -> None:
         return None
 
 
