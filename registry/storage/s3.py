@@ -113,7 +113,8 @@ class S3BlobStore:
         else:
             config = TransferConfig(multipart_threshold=COPY_IN_ONE_REQUEST, multipart_chunksize=COPY_PART_SIZE)
             await client.copy(source, self.bucket, self.blob_key(digest), Config=config)
-        await area.remove(upload_id)
+        # Only the sealed object is left; what a crashed request may have added is for remove_stale_uploads.
+        await client.delete_object(Bucket=self.bucket, Key=key)
 
     async def abort(self, upload_id: str) -> None:
         await (await self.uploads()).remove(_checked(upload_id))

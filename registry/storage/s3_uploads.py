@@ -49,14 +49,14 @@ class UploadArea:
         return f"{self.root}{upload_id}/tail-{start}"
 
     async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
-        if await self._sealed_size(upload_id) is not None:
+        first_part = offset // self.part_size
+        tail_start = first_part * self.part_size
+        stored = await self._get(self.tail_key(upload_id, tail_start))
+        if stored is None and offset and await self._sealed_size(upload_id) is not None:
             async for chunk in chunks:
                 if chunk:
                     raise RegistryError("BLOB_UPLOAD_INVALID", "this upload is being finished; start a new one")
             return offset
-        first_part = offset // self.part_size
-        tail_start = first_part * self.part_size
-        stored = await self._get(self.tail_key(upload_id, tail_start))
         if offset > tail_start and (stored is None or len(stored) < offset - tail_start):
             raise RegistryError("BLOB_UPLOAD_INVALID", f"the stored upload lost its bytes {tail_start}-{offset - 1}")
         buffer = bytearray((stored or b"")[: offset - tail_start])
@@ -81,20 +81,22 @@ class UploadArea:
 
     async def seal(self, upload_id: str) -> tuple[str, int]:
         """Make the upload one readable object; return its key and size."""
-        sealed = await self._sealed_size(upload_id)
+        tails = await self._tails(upload_id)
+        sealed = None if len(tails) == 1 else await self._sealed_size(upload_id)
         if sealed is not None:
             return self.data_key(upload_id), sealed
-        tails = await self._tail_starts(upload_id)
         if len(tails) != 1:
             raise RegistryError("BLOB_UPLOAD_INVALID", f"upload {upload_id} holds no consistent data")
-        start = tails[0]
+        start, size = tails[0]
         tail_key = self.tail_key(upload_id, start)
         if start == 0:  # smaller than one part: the tail is the whole upload
-            head = await self.client.head_object(Bucket=self.bucket, Key=tail_key)
-            return tail_key, int(head["ContentLength"])
+            return tail_key, size
         upload = await self.multipart_id(upload_id, create=False)
-        if upload is None:
-            raise RegistryError("BLOB_UPLOAD_INVALID", f"upload {upload_id} lost its multipart upload")
+        if upload is None:  # completed by an earlier attempt that stopped before deleting the tail
+            sealed = await self._sealed_size(upload_id)
+            if sealed is None:
+                raise RegistryError("BLOB_UPLOAD_INVALID", f"upload {upload_id} lost its multipart upload")
+            return self.data_key(upload_id), sealed
         tail = await self._get(tail_key) or b""
         last = start // self.part_size
         if tail:
@@ -190,12 +192,14 @@ class UploadArea:
         finally:
             body.close()
 
-    async def _tail_starts(self, upload_id: str) -> list[int]:
+    async def _tails(self, upload_id: str) -> list[tuple[int, int]]:
+        """(start, size) of each tail object of the upload, by start."""
         marker = f"{self.root}{upload_id}/tail-"
-        return sorted(int(key.removeprefix(marker)) for key in await self.list_keys(marker))
+        found = await self.list_objects(marker)
+        return sorted((int(str(item["Key"]).removeprefix(marker)), int(item["Size"])) for item in found)
 
     async def _delete_tails(self, upload_id: str, keep: str) -> None:
-        for start in await self._tail_starts(upload_id):
+        for start, _size in await self._tails(upload_id):
             key = self.tail_key(upload_id, start)
             if key != keep:
                 await self.client.delete_object(Bucket=self.bucket, Key=key)
