@@ -69,8 +69,10 @@ class UploadArea:
                 buffer += chunk
                 received += len(chunk)
                 while len(buffer) >= self.part_size:
-                    await writer.send(bytes(buffer[: self.part_size]))
+                    with memoryview(buffer) as view:
+                        part = bytes(view[: self.part_size])  # one copy: a bytearray slice would make two
                     del buffer[: self.part_size]
+                    await writer.send(part)
         finally:
             await writer.drain()
         new_tail = (writer.next_part - 1) * self.part_size

@@ -41,10 +41,13 @@ class LiveServer:
         self.log.close()
 
 
-def start_server(data_dir: Path, database_url: str, vendor: str = "acme") -> LiveServer:
+def start_server(
+    data_dir: Path, database_url: str, vendor: str = "acme", extra_env: dict[str, str] | None = None
+) -> LiveServer:
     port = free_port()
     env = {
         **os.environ,
+        **(extra_env or {}),
         "WHARF_DATA_DIR": str(data_dir),
         "WHARF_DATABASE_URL": database_url,
         "WHARF_PORT": str(port),
