@@ -119,7 +119,7 @@ def test_one_gib_upload_and_download_keep_memory_flat(live_server):
     assert download_growth < LIMIT, f"download grew server memory by {download_growth / MIB:.0f} MiB"
 
 
-S3_SIZE = int(os.environ.get("WHARF_TEST_S3_UPLOAD_MIB", "300")) * MIB  # past LIMIT: unbounded buffering would show
+S3_SIZE = int(os.environ.get("WHARF_TEST_S3_UPLOAD_MIB", "200")) * MIB  # past LIMIT: unbounded buffering would show
 
 
 def test_upload_to_s3_keeps_memory_flat(s3_server, tmp_path):
