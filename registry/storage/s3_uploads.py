@@ -51,7 +51,8 @@ class UploadArea:
     async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
         first_part = offset // self.part_size
         tail_start = first_part * self.part_size
-        stored = await self._get(self.tail_key(upload_id, tail_start))
+        # At offset 0 nothing stored counts (a retried first request rewrites it), so nothing is read.
+        stored = await self._get(self.tail_key(upload_id, tail_start)) if offset else None
         if stored is None and offset and await self._sealed_size(upload_id) is not None:
             async for chunk in chunks:
                 if chunk:
