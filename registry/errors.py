@@ -24,6 +24,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "RANGE_INVALID": (416, "invalid content range"),
     "MANIFEST_TOO_LARGE": (413, "manifest too large"),
     "PAGINATION_NUMBER_INVALID": (400, "invalid number of results requested"),
+    "UNAVAILABLE": (503, "service unavailable"),  # as in CNCF distribution: a backend failed, retry later
 }
 
 

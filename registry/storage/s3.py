@@ -9,9 +9,10 @@ key: the blob appears whole or not at all, and only after `Uploads` has verified
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,14 @@ from typing import Any
 import aioboto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from registry.digests import Digest
+from registry.errors import RegistryError
 from registry.storage import Hasher
 from registry.storage.s3_uploads import UploadArea, is_missing
 
+log = logging.getLogger(__name__)
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 COPY_IN_ONE_REQUEST = 5 * 1024**3  # CopyObject's limit; larger blobs are copied part by part
 COPY_PART_SIZE = 512 * 1024**2
@@ -43,6 +46,8 @@ class S3Options:
     """Answer blob GETs with a presigned URL (True) or stream the bytes through Wharf (False)."""
     url_ttl: int = 900
     part_size: int = DEFAULT_PART_SIZE
+    attempts: int = 5
+    """Tries per S3 request (botocore's standard retry mode: throttling and 5xx are retried with backoff)."""
 
 
 class S3BlobStore:
@@ -78,7 +83,7 @@ class S3BlobStore:
             # CRC checksums on every request are not understood by every S3-compatible server.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
-            retries={"max_attempts": 5, "mode": "standard"},
+            retries={"max_attempts": o.attempts, "mode": "standard"},
         )
         return session.client("s3", endpoint_url=o.endpoint_url or None, config=config)
 
@@ -95,45 +100,52 @@ class S3BlobStore:
         return f"{self.prefix}blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
 
     async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
-        return await (await self.uploads()).append(_checked(upload_id), offset, chunks, hasher)
+        async with _storage_errors():
+            return await (await self.uploads()).append(_checked(upload_id), offset, chunks, hasher)
 
     async def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:
-        area = await self.uploads()
-        key, _size = await area.seal(_checked(upload_id))
-        async for chunk in area.read(key):
-            yield chunk
+        async with _storage_errors():
+            area = await self.uploads()
+            key, _size = await area.seal(_checked(upload_id))
+            async for chunk in area.read(key):
+                yield chunk
 
     async def commit(self, upload_id: str, digest: Digest) -> None:
-        area = await self.uploads()
-        key, size = await area.seal(_checked(upload_id))
-        client = await self.client()
-        source = {"Bucket": self.bucket, "Key": key}
-        if size <= COPY_IN_ONE_REQUEST:
-            await client.copy_object(Bucket=self.bucket, Key=self.blob_key(digest), CopySource=source)
-        else:
-            config = TransferConfig(multipart_threshold=COPY_IN_ONE_REQUEST, multipart_chunksize=COPY_PART_SIZE)
-            await client.copy(source, self.bucket, self.blob_key(digest), Config=config)
-        # Only the sealed object is left; what a crashed request may have added is for remove_stale_uploads.
-        await client.delete_object(Bucket=self.bucket, Key=key)
+        async with _storage_errors():
+            area = await self.uploads()
+            key, size = await area.seal(_checked(upload_id))
+            client = await self.client()
+            source = {"Bucket": self.bucket, "Key": key}
+            if size <= COPY_IN_ONE_REQUEST:
+                await client.copy_object(Bucket=self.bucket, Key=self.blob_key(digest), CopySource=source)
+            else:
+                config = TransferConfig(multipart_threshold=COPY_IN_ONE_REQUEST, multipart_chunksize=COPY_PART_SIZE)
+                await client.copy(source, self.bucket, self.blob_key(digest), Config=config)
+            # Only the sealed object is left; what a crashed request may have added is for remove_stale_uploads.
+            await client.delete_object(Bucket=self.bucket, Key=key)
 
     async def abort(self, upload_id: str) -> None:
-        await (await self.uploads()).remove(_checked(upload_id))
+        async with _storage_errors():
+            await (await self.uploads()).remove(_checked(upload_id))
 
     async def exists(self, digest: Digest) -> bool:
-        try:
-            await (await self.client()).head_object(Bucket=self.bucket, Key=self.blob_key(digest))
-        except ClientError as error:
-            if is_missing(error):
-                return False
-            raise
-        return True
+        async with _storage_errors():
+            try:
+                await (await self.client()).head_object(Bucket=self.bucket, Key=self.blob_key(digest))
+            except ClientError as error:
+                if is_missing(error):
+                    return False
+                raise
+            return True
 
     async def delete(self, digest: Digest) -> None:
-        await (await self.client()).delete_object(Bucket=self.bucket, Key=self.blob_key(digest))
+        async with _storage_errors():
+            await (await self.client()).delete_object(Bucket=self.bucket, Key=self.blob_key(digest))
 
     async def read(self, digest: Digest, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        async for chunk in (await self.uploads()).read(self.blob_key(digest), start, end):
-            yield chunk
+        async with _storage_errors():
+            async for chunk in (await self.uploads()).read(self.blob_key(digest), start, end):
+                yield chunk
 
     def local_path(self, digest: Digest) -> Path | None:
         return None
@@ -163,6 +175,16 @@ class S3BlobStore:
         for upload_id in stale:
             await area.remove(upload_id)
         return stale
+
+
+@asynccontextmanager
+async def _storage_errors() -> AsyncIterator[None]:
+    """S3 failures (unreachable, throttled, refused) become a 503 the client may retry; details go to the log."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        log.warning("S3 request failed: %s", error)
+        raise RegistryError("UNAVAILABLE", "blob storage is unavailable; try again later") from error
 
 
 def _checked(upload_id: str) -> str:

@@ -222,3 +222,23 @@ async def test_upload_ids_cannot_escape_the_store(store):
         await store.append("../../etc/passwd", 0, chunks(b"x"), None)
     with pytest.raises(ValueError):
         await store.append(f"a/{uuid.uuid4().hex}", 0, chunks(b"x"), None)
+
+
+async def test_unreachable_s3_is_a_retryable_503(s3_server):
+    from dataclasses import replace
+
+    from tests.support.server import free_port
+
+    dead = replace(s3_server.options(), endpoint_url=f"http://127.0.0.1:{free_port()}", attempts=1)
+    store = S3BlobStore(dead)
+    try:
+        for attempt in (
+            store.append("down", 0, chunks(b"bytes"), None),
+            store.exists(digest_of(b"bytes")),
+            collect(store.read(digest_of(b"bytes"))),
+        ):
+            with pytest.raises(RegistryError) as raised:
+                await attempt
+            assert (raised.value.code, raised.value.status) == ("UNAVAILABLE", 503)
+    finally:
+        await store.close()
