@@ -161,17 +161,27 @@ class S3BlobStore:
         return str(url)
 
     async def remove_stale_uploads(self, older_than: float) -> list[str]:
-        """Abort multipart uploads and delete upload objects with no activity for `older_than` seconds."""
+        """Abort multipart uploads and delete upload objects with no activity for `older_than` seconds.
+
+        Activity is the newest tail, part or multipart start: a long request uploading parts stays fresh."""
         area = await self.uploads()
         cutoff = time.time() - older_than
         last_seen: dict[str, float] = {}
+
+        def seen(key: str, when: float) -> None:
+            upload_id = key.removeprefix(area.root).split("/", 1)[0]
+            last_seen[upload_id] = max(last_seen.get(upload_id, 0.0), when)
+
         for item in await area.list_objects(area.root):
-            upload_id = str(item["Key"]).removeprefix(area.root).split("/", 1)[0]
-            last_seen[upload_id] = max(last_seen.get(upload_id, 0.0), item["LastModified"].timestamp())
-        for upload in await area.list_multipart(area.root):
-            upload_id = str(upload["Key"]).removeprefix(area.root).split("/", 1)[0]
-            last_seen[upload_id] = max(last_seen.get(upload_id, 0.0), upload["Initiated"].timestamp())
-        stale = sorted(upload_id for upload_id, seen in last_seen.items() if seen < cutoff)
+            seen(str(item["Key"]), item["LastModified"].timestamp())
+        multipart = await area.list_multipart(area.root)
+        for upload in multipart:
+            seen(str(upload["Key"]), upload["Initiated"].timestamp())
+        for upload in multipart:  # only old-looking ones need their parts listed
+            if last_seen[str(upload["Key"]).removeprefix(area.root).split("/", 1)[0]] < cutoff:
+                for when in await area.part_times(str(upload["Key"]), str(upload["UploadId"])):
+                    seen(str(upload["Key"]), when)
+        stale = sorted(upload_id for upload_id, when in last_seen.items() if when < cutoff)
         for upload_id in stale:
             await area.remove(upload_id)
         return stale

@@ -173,6 +173,18 @@ class UploadArea:
             raise RegistryError("BLOB_UPLOAD_INVALID", f"upload {upload_id} lost parts {missing[:5]}")
         return [{"PartNumber": n, "ETag": etags[n]} for n in range(1, last + 1)]
 
+    async def part_times(self, key: str, upload: str) -> list[float]:
+        """When each part of a multipart upload arrived (epoch seconds)."""
+        times: list[float] = []
+        paginator = self.client.get_paginator("list_parts")
+        try:
+            async for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=upload):
+                times += [p["LastModified"].timestamp() for p in page.get("Parts", [])]
+        except ClientError as error:
+            if not is_missing(error):  # finished or aborted meanwhile
+                raise
+        return times
+
     async def _sealed_size(self, upload_id: str) -> int | None:
         try:
             head = await self.client.head_object(Bucket=self.bucket, Key=self.data_key(upload_id))
