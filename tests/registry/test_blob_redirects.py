@@ -56,3 +56,21 @@ async def test_unknown_blob_is_not_redirected(wharf):
     missing = "sha256:" + "0" * 64
     r = await wharf.client.get(f"/v2/{repo}/blobs/{missing}", headers=wharf.auth)
     assert r.status_code == 404 and error_code(r) == "BLOB_UNKNOWN"
+
+
+async def test_head_and_redirected_get_make_no_s3_request(wharf):
+    repo, data = wharf.repo(), b"counted"
+    digest = await push_blob(wharf, repo, data)
+    client = await wharf.app.state.registry.store.client()
+    calls: list[str] = []
+
+    def count(event_name: str, **kwargs) -> None:
+        calls.append(event_name)
+
+    client.meta.events.register("before-call.s3", count)
+    try:
+        assert (await wharf.client.head(f"/v2/{repo}/blobs/{digest}", headers=wharf.auth)).status_code == 200
+        assert (await wharf.client.get(f"/v2/{repo}/blobs/{digest}", headers=wharf.auth)).status_code == 307
+    finally:
+        client.meta.events.unregister("before-call.s3", count)
+    assert calls == []  # HEAD answers from the database; presigning is local computation
