@@ -165,9 +165,9 @@ def gc(really: bool, grace: str, repository: str | None, as_json: bool, verbose:
     import time
 
     from app import gc_report
+    from app.blob_stores import build_blob_store
     from registry.gc import Collection, UnknownRepository, collect
     from registry.sql import create_engine
-    from registry.storage.filesystem import FilesystemBlobStore
 
     try:
         period = gc_report.parse_grace(grace)
@@ -177,11 +177,11 @@ def gc(really: bool, grace: str, repository: str | None, as_json: bool, verbose:
 
     async def run() -> Collection:
         engine = create_engine(settings.database_url)
+        store = build_blob_store(settings.storage, settings.storage_path)
         try:
-            return await collect(
-                engine, FilesystemBlobStore(settings.storage_path), period, repository=repository, delete=really
-            )
+            return await collect(engine, store, period, repository=repository, delete=really)
         finally:
+            await store.close()
             await engine.dispose()
 
     started = time.monotonic()

@@ -24,6 +24,7 @@ from app.api import build_api_router
 from app.audit.rollup import roll_up_pending
 from app.audit.spool import Spool
 from app.audit.writer import SpoolWriter, WriterThread
+from app.blob_stores import build_blob_store
 from app.health import build_health_router
 from app.http_metrics import RequestMetrics, build_metrics_router
 from app.logging import litestar_logging, unexpected_error_logger
@@ -38,7 +39,6 @@ from registry.errors import RegistryError
 from registry.http import Registry, build_router
 from registry.metadata import Metadata
 from registry.sql import create_engine
-from registry.storage.filesystem import FilesystemBlobStore
 from registry.token_endpoint import build_token_router
 from registry.tokens import TokenService
 from registry.uploads import Uploads
@@ -65,10 +65,8 @@ def trusted_proxies(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
     settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    store = build_blob_store(settings.storage, settings.storage_path)
     engine = create_engine(settings.database_url)
-    if settings.storage.backend != "filesystem":
-        raise ValueError(f"unknown WHARF_STORAGE {settings.storage.backend!r}; supported: filesystem")
-    store = FilesystemBlobStore(settings.storage_path)
     metadata = Metadata(engine)
     policy = WharfPolicy(engine, settings.registry.credential_cache_seconds)
     tokens = TokenService(
@@ -141,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await policy.flush_last_used()
             except Exception:
                 log.exception("could not record token use at shutdown")
+            await store.close()
             await engine.dispose()
 
     app = Litestar(

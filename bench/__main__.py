@@ -2,7 +2,8 @@
 
 Phases per round and server: skopeo pushes and pulls a 100 MiB single-layer image and a 20 x 1 MiB image,
 then wrk GETs the small image's manifest. Prints medians, Wharf/reference ratios, server CPU seconds and the
-goals; writes the raw numbers to bench/results/<timestamp>.json.
+goals; writes the raw numbers to bench/results/<timestamp>.json. `--storage s3` (or BENCH_STORAGE=s3) puts
+Wharf's blobs on a local S3 server (`rclone serve s3`) and redirects its blob GETs there.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report, runner
-from bench.servers import STARTERS, Server
+from bench.servers import STARTERS, Server, start_s3, start_wharf
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -37,6 +38,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (default 10)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
+    parser.add_argument(
+        "--storage",
+        choices=["filesystem", "s3"],
+        default=os.environ.get("BENCH_STORAGE", "filesystem"),
+        help="Wharf's blob store; s3 = a local `rclone serve s3` with blob GETs redirected (default filesystem)",
+    )
     args = parser.parse_args(argv)
     unknown = [p for p in args.phases if p not in runner.PHASES]
     if unknown or not args.phases:
@@ -58,21 +65,27 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"missing {', '.join(missing)}: make bench installs them (as root)")
     workdir = Path(tempfile.mkdtemp(prefix="wharf-bench-"))
     servers: list[Server] = []
+    helpers: list[Server] = []  # the S3 server: stopped at the end, not measured
     started = datetime.now(UTC)
     try:
         for name in [args.only] if args.only else list(STARTERS):
-            servers.append(STARTERS[name](workdir))
+            if name == "wharf" and args.storage == "s3":
+                s3, env = start_s3(workdir)
+                helpers.append(s3)
+                servers.append(start_wharf(workdir, env))
+            else:
+                servers.append(STARTERS[name](workdir))
         print(f"servers: {', '.join(f'{s.name} on {s.host}' for s in servers)}; workdir {workdir}", flush=True)
         results = runner.run(servers, args.phases, args.rounds, args.seconds, workdir)
     finally:
-        for server in servers:
+        for server in servers + helpers:
             server.stop()
         if args.keep:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     med = report.medians(results)
-    text, verdicts = report.table(med, args.rounds)
+    text, verdicts = report.table(med, args.rounds, args.storage)
     print("\n" + text)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{started:%Y%m%dT%H%M%SZ}.json"

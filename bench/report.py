@@ -64,10 +64,19 @@ def ratio(metric: str, wharf: float | None, ref: float | None) -> float | None:
     return wharf / ref if metric in HIGHER_IS_BETTER else ref / wharf
 
 
-def table(med: dict[str, dict[str, dict[str, float]]], rounds: int) -> tuple[str, list[dict[str, Any]]]:
+def table(
+    med: dict[str, dict[str, dict[str, float]]], rounds: int, storage: str = "filesystem"
+) -> tuple[str, list[dict[str, Any]]]:
     """The printed table, and the goal verdicts."""
+    where = (
+        "Wharf's blobs on S3 (`rclone serve s3` on loopback), blob GETs answered 307 to presigned URLs;"
+        " Wharf's CPU excludes the S3 server's."
+        if storage == "s3"
+        else "Both servers keep blobs on the local filesystem."
+    )
     lines = [
         f"Wharf vs reference (Debian docker-registry, CNCF distribution 2.8): median of {rounds} round(s).",
+        where,
         "The reference runs WITHOUT auth; Wharf checks an HTTP Basic token on every request (manifest GETs too).",
         "Server CPU = user+system s of the server process during the phase and until it is idle again (deferred work).",
         "ratio = wharf/ref for req/s, ref/wharf for times, CPU and latency: > 1 means Wharf is better.",

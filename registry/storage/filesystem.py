@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
@@ -95,6 +96,16 @@ class FilesystemBlobStore:
     async def ready(self) -> None:
         """Create and remove a probe file where uploads land: catches a missing, read-only or full root."""
         await anyio.to_thread.run_sync(_probe, self.uploads)
+
+    async def remove_stale_uploads(self, older_than: float) -> list[str]:
+        cutoff = time.time() - older_than
+        stale = [path for path in self.uploads.iterdir() if path.stat().st_mtime < cutoff]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return sorted(path.name for path in stale)
+
+    async def close(self) -> None:
+        return None
 
 
 def _probe(directory: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -143,3 +144,22 @@ def test_round_trip_on_postgresql(postgres_base, tmp_path):
         assert in_thread(asyncio.run, stored_manifest(url, repo)) == manifest
     finally:
         in_thread(asyncio.run, postgres.drop_database(postgres_base, name))
+
+
+def test_round_trip_on_s3_follows_blob_redirects(s3_server, tmp_path):
+    prefix = f"skopeo-{uuid.uuid4().hex[:8]}/"
+    data = tmp_path / "data"
+    server = start_server(data, f"sqlite+aiosqlite:///{data / 'wharf.db'}", extra_env=s3_server.env(prefix))
+    try:
+        repo, manifest = single_arch_round_trip(Skopeo(server.host, server.token), tmp_path, "skopeo-s3")
+        layer = json.loads(manifest)["layers"][0]["digest"]
+        r = httpx.get(f"{server.url}/v2/{repo}/blobs/{layer}", auth=("ci", server.token))
+        assert r.status_code == 307 and r.headers["location"].startswith(s3_server.endpoint_url)
+    finally:
+        server.stop()
+    stored = s3_server.root / "data" / s3_server.bucket / prefix / "blobs" / "sha256" / layer[7:9] / layer[7:]
+    assert stored.is_file()  # the layer lives in S3, not under the data dir
+    assert not (data / "storage" / "blobs" / "sha256").exists()
+    with sqlite3.connect(data / "wharf.db") as conn:  # skopeo's blob GETs were answered with redirects
+        statuses = {row[0] for row in conn.execute("SELECT status FROM download_events WHERE action = 'blob.get'")}
+    assert statuses == {307}
