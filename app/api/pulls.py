@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any, Literal
 
 from litestar import Controller, get
 from litestar.params import FromQuery
 from litestar.response import Stream
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select
 
-from app import services
 from app.api.common import Caller, Engine, Session, clamp
 from app.api.export import export_response
+from app.downloads import COLUMNS, PullFilters, cursor_of, event_json, newest_first, pull_events
 from app.models import DownloadEvent
 from app.roles import Permission
-
-# The export's columns, in order: the one documented schema of a download event (docs/audit.md).
-COLUMNS = (
-    "id",
-    "at",
-    "action",
-    "vendor_id",
-    "customer_id",
-    "license_id",
-    "token_id",
-    "repository",
-    "reference",
-    "digest",
-    "media_type",
-    "bytes",
-    "status",
-    "reason",
-    "client_ip",
-    "user_agent",
-    "platform",
-    "user_email",
-)
-_COLUMNS = [getattr(DownloadEvent, c) for c in COLUMNS]
-
-
-def event_json(row: Any) -> dict[str, Any]:
-    return {c: (services.iso(getattr(row, c)) if c == "at" else getattr(row, c)) for c in COLUMNS}
 
 
 def _filtered(
@@ -55,37 +27,7 @@ def _filtered(
     tag: str | None,
     decision: str | None,
 ) -> Select[Any]:
-    stmt = select(*_COLUMNS).where(DownloadEvent.vendor_id == vendor_id)
-    if since is not None:
-        stmt = stmt.where(DownloadEvent.at >= services.aware(since))
-    if until is not None:
-        stmt = stmt.where(DownloadEvent.at < services.aware(until))
-    for column, value in (
-        (DownloadEvent.customer_id, customer_id),
-        (DownloadEvent.license_id, license_id),
-        (DownloadEvent.repository, repository),
-        (DownloadEvent.reference, tag),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if decision == "denied":
-        stmt = stmt.where(DownloadEvent.action == "denied")
-    elif decision == "allowed":
-        stmt = stmt.where(DownloadEvent.action != "denied", DownloadEvent.status < 400)
-    return stmt
-
-
-def _cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(f"{services.iso(row.at)}|{row.id}".encode()).decode()
-
-
-def _after_cursor(stmt: Select[Any], cursor: str) -> Select[Any]:
-    try:
-        at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        when = datetime.fromisoformat(at)
-    except ValueError:
-        raise services.Invalid("cursor", "cursor is not one this API returned") from None
-    return stmt.where(or_(DownloadEvent.at < when, and_(DownloadEvent.at == when, DownloadEvent.id < event_id)))
+    return pull_events(vendor_id, PullFilters(since, until, customer_id, license_id, repository, tag, decision))
 
 
 class PullController(Controller):
@@ -110,12 +52,8 @@ class PullController(Controller):
         """Newest first; pass `next_cursor` back as `cursor` for the next page."""
         caller.require(Permission.READ)
         stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
-        if cursor:
-            stmt = _after_cursor(stmt, cursor)
-        rows = (
-            await session.execute(stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc()).limit(clamp(limit)))
-        ).all()
-        next_cursor = _cursor(rows[-1]) if len(rows) == clamp(limit) else None
+        rows = (await session.execute(newest_first(stmt, cursor, clamp(limit)))).all()
+        next_cursor = cursor_of(rows[-1]) if len(rows) == clamp(limit) else None
         return {"items": [event_json(r) for r in rows], "next_cursor": next_cursor}
 
     @get("/export")
