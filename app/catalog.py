@@ -62,6 +62,11 @@ async def repository_id(session: AsyncSession, vendor_slug: str, name: str) -> i
     return await session.scalar(select(Repository.id).where(Repository.name == name))
 
 
+async def ids_of(session: AsyncSession, names: list[str]) -> dict[str, int]:
+    rows = await session.execute(select(Repository.name, Repository.id).where(Repository.name.in_(names)))
+    return {r.name: r.id for r in rows}
+
+
 async def tag_names(session: AsyncSession, repository_ids: list[int]) -> dict[int, list[str]]:
     rows = await session.execute(
         select(Tag.repository_id, Tag.name).where(Tag.repository_id.in_(repository_ids)).order_by(Tag.name)

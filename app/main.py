@@ -27,6 +27,7 @@ from app.policy import WharfPolicy
 from app.settings import Settings
 from app.web import build_web
 from portal_customer.invitations import invitation_controller
+from portal_vendor import vendor_router
 from registry.access import Authenticator
 from registry.http import Registry, build_router
 from registry.metadata import Metadata
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *web.route_handlers,
             invitation_controller(engine),
+            vendor_router(),
             build_router(registry),
             build_token_router(auth),
             build_api_router(engine, policy, settings.public_url, proxies),
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.policy = policy  # portals drop its caches after a change, as the API does
     app.state.web = web.context
     app.state.startup = startup
     app.state.audit_writer = writer
