@@ -43,6 +43,11 @@ async def vendor_slug(session: AsyncSession, user: WebUser) -> str:
     return await session.scalar(select(Organization.slug).where(Organization.id == user.vendor_id)) or ""
 
 
+def reading(request: Req) -> AsyncSession:
+    """A session for a page's reads: no write lock, so it never waits for (or blocks) a change on SQLite."""
+    return AsyncSession(web(request).engine, expire_on_commit=False)
+
+
 def forget_cached_access(request: Req) -> None:
     """Drop the registry's cached licenses and tokens so a change bites on the next pull."""
     request.app.state.policy.forget()

@@ -27,6 +27,7 @@ from portal_vendor.common import (
     page,
     page_number,
     parse_day,
+    reading,
     record,
     staff,
 )
@@ -59,7 +60,7 @@ class CustomerController(Controller):
         if q:
             pattern = f"%{q.lower()}%"
             stmt = stmt.where(func.lower(Organization.name).like(pattern) | Organization.slug.like(pattern))
-        async with web(request).session() as session:
+        async with reading(request) as session:
             rows = (await session.execute(stmt)).all()
         pager = Pager(number, len(rows) > PAGE_SIZE, "/vendor/customers", {"q": q})
         return await page(
@@ -110,7 +111,7 @@ class CustomerController(Controller):
     async def _detail(
         self, request: Req, user: WebUser, customer_id: int, status: int = 200, **extra: object
     ) -> Template:
-        async with web(request).session() as session:
+        async with reading(request) as session:
             org = await _customer(session, user, customer_id)
             licenses = (
                 await session.scalars(select(License).where(License.customer_id == org.id).order_by(License.id))

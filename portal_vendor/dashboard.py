@@ -11,9 +11,8 @@ from sqlalchemy import select
 from app import catalog, services
 from app.models import License, Organization
 from app.usage import usage_query
-from app.web.context import web
 from portal_vendor.charts import daily_bars
-from portal_vendor.common import Req, page, staff, vendor_slug
+from portal_vendor.common import Req, page, reading, staff, vendor_slug
 
 EXPIRY_HORIZON = timedelta(days=30)
 
@@ -31,7 +30,7 @@ class DashboardController(Controller):
         user = await staff(request)
         now = services.utcnow()
         since = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=29)
-        async with web(request).session() as session:
+        async with reading(request) as session:
             conn = await session.connection()
             by_day = await conn.execute(await usage_query(conn, user.vendor_id, "day", since, None, None, None))
             chart = daily_bars({_day(r.key): int(r.pulls) for r in by_day}, now.date())

@@ -16,7 +16,7 @@ from app.models import AdminAuditEntry, DownloadEvent, Organization
 from app.roles import Permission
 from app.usage import GroupBy, usage_query
 from app.web.context import web
-from portal_vendor.common import PAGE_SIZE, Req, page, parse_day, query_url, staff
+from portal_vendor.common import PAGE_SIZE, Req, page, parse_day, query_url, reading, staff
 
 GROUPS: tuple[GroupBy, ...] = ("customer", "repository", "tag", "day", "license")
 FILTERS = ("since", "until", "customer_id", "repository", "tag", "decision")
@@ -54,7 +54,7 @@ class DownloadsController(Controller):
         errors: dict[str, str] = {}
         f = _filters(params, errors)
         group: GroupBy = group_by if group_by in GROUPS else "customer"
-        async with web(request).session() as session:
+        async with reading(request) as session:
             try:
                 stmt = downloads.newest_first(downloads.pull_events(user.vendor_id, f), cursor, PAGE_SIZE)
             except services.Invalid:
@@ -112,7 +112,7 @@ class DownloadsController(Controller):
         stmt = admin_log.entries(user.vendor_id, action=action.strip() or None)
         if before_id and before_id.isdigit():
             stmt = stmt.where(AdminAuditEntry.id < int(before_id))
-        async with web(request).session() as session:
+        async with reading(request) as session:
             rows = (await session.execute(stmt.order_by(AdminAuditEntry.id.desc()).limit(PAGE_SIZE))).all()
             actions = (
                 await session.scalars(

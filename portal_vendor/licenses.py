@@ -25,6 +25,7 @@ from portal_vendor.common import (
     page,
     parse_day,
     parse_int,
+    reading,
     record,
     staff,
     vendor_slug,
@@ -89,7 +90,7 @@ class LicenseController(Controller):
     @get("/customers/{customer_id:int}/licenses/new")
     async def new(self, request: Req, customer_id: FromPath[int]) -> Template:
         user = await staff(request, Permission.MANAGE_CUSTOMERS)
-        async with web(request).session() as session:
+        async with reading(request) as session:
             customer = await _customer(session, user, customer_id)
             slug = await vendor_slug(session, user)
             form = LicenseForm(name=f"{customer.name} production", rows=[(f"{slug}/", "")])
@@ -152,7 +153,7 @@ class LicenseController(Controller):
     @get("/licenses/{license_id:int}")
     async def detail(self, request: Req, license_id: FromPath[int]) -> Template:
         user = await staff(request)
-        async with web(request).session() as session:
+        async with reading(request) as session:
             lic = await _license(session, user, license_id)
             grants = (await services.grants_of(session, [lic.id]))[lic.id]
             form = LicenseForm(
@@ -201,7 +202,7 @@ class LicenseController(Controller):
         """The preview block alone, as the form is typed (htmx)."""
         user = await staff(request)
         form = LicenseForm.from_data(data)
-        async with web(request).session() as session:
+        async with reading(request) as session:
             slug = await vendor_slug(session, user)
             found = await preview(session, slug, form, services.utcnow())
         return await page(request, "vendor/license_preview.html", user, section="customers", preview=found, slug=slug)

@@ -8,8 +8,7 @@ from litestar.response import Template
 
 from app import catalog
 from app.usage import usage_query
-from app.web.context import web
-from portal_vendor.common import PAGE_SIZE, Pager, Req, not_found, page, page_number, staff, vendor_slug
+from portal_vendor.common import PAGE_SIZE, Pager, Req, not_found, page, page_number, reading, staff, vendor_slug
 
 
 class RepositoryController(Controller):
@@ -19,7 +18,7 @@ class RepositoryController(Controller):
     @get("/")
     async def list_(self, request: Req) -> Template:
         user = await staff(request)
-        async with web(request).session() as session:
+        async with reading(request) as session:
             slug = await vendor_slug(session, user)
             found = await catalog.repositories(session, slug)
         return await page(
@@ -31,7 +30,7 @@ class RepositoryController(Controller):
         user = await staff(request)
         name = name.strip("/")
         number = page_number(request.query_params.get("page"))
-        async with web(request).session() as session:
+        async with reading(request) as session:
             repo_id = await catalog.repository_id(session, await vendor_slug(session, user), name)
             if repo_id is None:
                 raise not_found("repository")

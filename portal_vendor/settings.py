@@ -10,7 +10,7 @@ from app.roles import Permission
 from app.web.context import web
 from app.web.pages import COLOR_RE, DEFAULT_ACCENT, redirect_with
 from app.web.users import WebUser
-from portal_vendor.common import Form, Req, page, record, staff
+from portal_vendor.common import Form, Req, page, reading, record, staff
 
 FIELDS = ("name", "logo_url", "accent_color", "welcome_text")
 
@@ -45,7 +45,7 @@ class SettingsController(Controller):
     @get("/")
     async def show(self, request: Req) -> Template:
         user = await staff(request, Permission.MANAGE_TEAM)
-        async with web(request).session() as session:
+        async with reading(request) as session:
             org = await session.get(Organization, user.vendor_id)
             assert org is not None
             values = {f: getattr(org, f) or "" for f in FIELDS}

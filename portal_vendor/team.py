@@ -15,7 +15,7 @@ from app.web.pages import redirect_with
 from app.web.sessions import end_sessions_of
 from app.web.users import WebUser
 from portal_vendor import invitations
-from portal_vendor.common import Form, Req, confirm, not_found, page, record, staff
+from portal_vendor.common import Form, Req, confirm, not_found, page, reading, record, staff
 
 ROLE_HELP = {
     "admin": "everything, including the team and settings",
@@ -31,7 +31,7 @@ class TeamController(Controller):
     include_in_schema = False
 
     async def _page(self, request: Req, user: WebUser, status: int = 200, **extra: object) -> Template:
-        async with web(request).session() as session:
+        async with reading(request) as session:
             members = (
                 await session.execute(
                     select(User.id, User.email, User.name, Membership.role, Membership.created_at)

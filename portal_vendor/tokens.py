@@ -13,7 +13,18 @@ from app.roles import VENDOR_ROLES, Permission, may_grant
 from app.web.context import web
 from app.web.pages import redirect_with
 from app.web.users import WebUser
-from portal_vendor.common import Form, Req, confirm, forget_cached_access, not_found, page, parse_day, record, staff
+from portal_vendor.common import (
+    Form,
+    Req,
+    confirm,
+    forget_cached_access,
+    not_found,
+    page,
+    parse_day,
+    reading,
+    record,
+    staff,
+)
 
 KINDS = {"api": "API (automation API and registry)", "push": "Push (registry only, for CI)"}
 
@@ -23,7 +34,7 @@ class TokenController(Controller):
     include_in_schema = False
 
     async def _page(self, request: Req, user: WebUser, status: int = 200, **extra: object) -> Template:
-        async with web(request).session() as session:
+        async with reading(request) as session:
             tokens = (
                 await session.scalars(
                     select(Token)
