@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import services
 from app.downloads import PullFilters, newest_first, pull_events
-from app.models import Invitation, License, Membership, Organization, Token, User
+from app.models import DownloadEvent, Invitation, License, Membership, Organization, Token, User
 from app.roles import Permission
 from app.web.context import web
 from app.web.pages import redirect_with
@@ -139,11 +139,10 @@ class CustomerController(Controller):
                     .order_by(Token.revoked_at.is_not(None), Token.id.desc())
                 )
             ).all()
-            pulls = (
-                await session.execute(
-                    newest_first(pull_events(user.vendor_id, PullFilters(customer_id=org.id)), None, 20)
-                )
-            ).all()
+            pulls_and_denials = pull_events(user.vendor_id, PullFilters(customer_id=org.id)).where(
+                DownloadEvent.action.in_(("manifest.get", "denied"))
+            )
+            pulls = (await session.execute(newest_first(pulls_and_denials, None, 20))).all()
         return await page(
             request,
             "vendor/customer.html",
