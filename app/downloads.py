@@ -45,6 +45,7 @@ class PullFilters:
     repository: str | None = None
     tag: str | None = None
     decision: str | None = None  # allowed | denied
+    actions: tuple[str, ...] = ()  # e.g. ("manifest.get",): only these kinds of event
 
 
 def event_json(row: Any) -> dict[str, Any]:
@@ -66,6 +67,8 @@ def pull_events(vendor_id: int, f: PullFilters) -> Select[Any]:
     ):
         if value is not None:
             stmt = stmt.where(column == value)
+    if f.actions:
+        stmt = stmt.where(DownloadEvent.action.in_(f.actions))
     if f.decision == "denied":
         stmt = stmt.where(DownloadEvent.action == "denied")
     elif f.decision == "allowed":

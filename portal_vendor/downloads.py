@@ -19,7 +19,14 @@ from app.web.context import web
 from portal_vendor.common import PAGE_SIZE, Req, page, parse_day, query_url, reading, staff
 
 GROUPS: tuple[GroupBy, ...] = ("customer", "repository", "tag", "day", "license")
-FILTERS = ("since", "until", "customer_id", "repository", "tag", "decision")
+FILTERS = ("since", "until", "customer_id", "repository", "tag", "decision", "kind")
+KINDS = {
+    "pulls": ("Pulls", ("manifest.get",)),
+    "checks": ("Version checks", ("manifest.head",)),
+    "blobs": ("Layer downloads", ("blob.get",)),
+    "denials": ("Denials", ("denied",)),
+    "pushes": ("Pushes and deletes", ("manifest.put", "blob.put", "blob.mount", "manifest.delete", "blob.delete")),
+}
 
 
 def _filters(params: dict[str, str], errors: dict[str, str]) -> downloads.PullFilters:
@@ -38,6 +45,7 @@ def _filters(params: dict[str, str], errors: dict[str, str]) -> downloads.PullFi
         repository=params.get("repository", "").strip() or None,
         tag=params.get("tag", "").strip() or None,
         decision=params.get("decision") if params.get("decision") in ("allowed", "denied") else None,
+        actions=KINDS[params["kind"]][1] if params.get("kind") in KINDS else (),
     )
 
 
@@ -87,6 +95,7 @@ class DownloadsController(Controller):
             usage=usage,
             group_by=group,
             groups=GROUPS,
+            kinds=KINDS,
             params=params,
             errors=errors,
             customers=customers,

@@ -6,7 +6,7 @@ from litestar import Controller, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from app import catalog
+from app import catalog, services
 from app.usage import usage_query
 from portal_vendor.common import PAGE_SIZE, Pager, Req, not_found, page, page_number, reading, staff, vendor_slug
 
@@ -44,6 +44,7 @@ class RepositoryController(Controller):
             )
         pager = Pager(number, len(tags) > PAGE_SIZE, f"/vendor/repositories/{name}", {})
         tag_of = {t.digest: t.tag for t in tags}
+        newest = max(tags, key=lambda t: str(services.iso(t.pushed_at))).tag if tags else None
         return await page(
             request,
             "vendor/repository.html",
@@ -55,5 +56,6 @@ class RepositoryController(Controller):
             pulls=pulls,
             referrers=referrers,
             tag_of=tag_of,
+            newest=newest,
             pager=pager,
         )

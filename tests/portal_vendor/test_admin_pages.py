@@ -128,6 +128,10 @@ async def test_downloads_filters_pages_and_exports(wharf, admin):
     assert "not covered by license" in page.text
     page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id), "decision": "denied"})
     assert "manifest.get</span>" not in page.text and "2.0.0" in page.text
+    page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id), "kind": "pulls"})
+    assert page.text.count("manifest.get") == 2 and "denied</span>" not in page.text
+    page = await admin.get("/vendor/downloads", params={"kind": "pushes", "repository": repo})
+    assert "manifest.put" in page.text and "manifest.get</span>" not in page.text
     page = await admin.get("/vendor/customers/" + str(customer_id))
     assert f"{repo}:1.4.2" in page.text
     for bad in ({"since": "soon"}, {"customer_id": "x"}, {"cursor": "garbage"}, {"group_by": "planet"}):
