@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -69,6 +70,11 @@ def human_size(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{size} B"
+
+
+def as_json(value: Any) -> str:
+    """A before/after value as a reader wants it: JSON, but with its characters as typed (autoescaped by Jinja)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def when(value: datetime | date | None, with_time: bool = True) -> str:
@@ -152,6 +158,7 @@ async def page(request: Req, template: str, user: WebUser, *, section: str, **co
         can=lambda permission: can(user, permission),
         human_size=human_size,
         when=when,
+        as_json=as_json,
         registry_host=urlsplit(web(request).public_url).netloc,
         **context,
     )
