@@ -26,6 +26,7 @@ from app.web.users import WebUser, require_user
 Req = Request[Any, Any, Any]
 Form = URLEncodedBody[dict[str, str]]
 PAGE_SIZE = 25
+MAX_PAGE = 100_000
 
 
 async def staff(request: Req, permission: Permission = Permission.READ) -> WebUser:
@@ -139,7 +140,7 @@ class Pager:
 
 def page_number(value: str | int | None) -> int:
     try:
-        return max(1, int(value or 1))
+        return min(max(1, int(value or 1)), MAX_PAGE)
     except ValueError:
         return 1
 

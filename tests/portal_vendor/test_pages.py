@@ -41,6 +41,19 @@ async def test_signed_out_visitors_are_sent_to_sign_in(wharf):
         assert r.status_code == 303 and r.headers["location"] == "/signin?next=/vendor/customers"
 
 
+async def test_bad_input_in_addresses_never_answers_500(admin):
+    huge = "9" * 30
+    for path in (f"/vendor/customers/{huge}", f"/vendor/licenses/{2**31}", f"/vendor/customers/{2**40}/licenses/new"):
+        assert (await admin.get(path)).status_code == 404, path
+    for params in ({"customer_id": huge}, {"page": huge}, {"since": "2026-13-01"}, {"until": "x"}, {"kind": "?"}):
+        assert (await admin.get("/vendor/downloads", params=params)).status_code in (200, 404), params
+    assert (await admin.get("/vendor/customers", params={"page": huge})).status_code == 200
+    assert (await admin.get("/vendor/repositories/acme/" + "x" * 600)).status_code == 404
+    await admin.get("/vendor/")
+    r = await admin.post(f"/vendor/licenses/{2**33}/suspend", {"confirm": "yes"})
+    assert r.status_code == 404
+
+
 async def test_unknown_pages_and_objects_answer_a_friendly_404(admin):
     for path in (
         "/vendor/nowhere",
