@@ -160,6 +160,7 @@ async def page(request: Req, template: str, user: WebUser, *, section: str, **co
         human_size=human_size,
         when=when,
         as_json=as_json,
+        public_url=web(request).public_url,
         registry_host=urlsplit(web(request).public_url).netloc,
         **context,
     )

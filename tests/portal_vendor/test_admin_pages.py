@@ -65,6 +65,7 @@ async def test_account_manager_creates_tokens_only_up_to_their_role(wharf, as_ro
     r = await browser.post("/vendor/tokens", {"name": "scripts", "kind": "api", "role": "support"})
     assert r.status_code == 200 and "shown only once" in r.text
     secret = re.search(r"wharf_api_[\w-]+", r.text).group(0)
+    assert f"Bearer {secret}&#39; http://testserver.local/api/v1/customers" in r.text
     api = {"Authorization": f"Bearer {secret}"}
     assert (await wharf.client.get("/api/v1/customers", headers=api)).status_code == 200
     token_id = re.search(r"/vendor/tokens/(\d+)/revoke", r.text).group(1)
