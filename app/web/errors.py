@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_exception_response
 from litestar.response import Redirect, Template
 
-from app.web.pages import DEFAULT_ACCENT, Brand
+from app.web.pages import seen_brand
 from app.web.users import SignInRequired
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,6 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if status == 403 and "csrf" in str(getattr(exc, "detail", "")).lower():
         title, detail = CSRF_PROBLEM
     user = request.state.get("web_user")
-    brand = Brand("Wharf", None, DEFAULT_ACCENT, None)
+    brand = seen_brand(user.vendor_id if user is not None else None)
     context = {"user": user, "brand": brand, "status": status, "title": title, "detail": detail, "flashes": []}
     return Template("web/error.html", context=context, status_code=status)

@@ -42,6 +42,15 @@ async def brand_of(engine: AsyncEngine, vendor_id: int | None) -> Brand:
     return Brand(v.name, logo, accent, v.welcome_text or None)
 
 
+_SEEN_BRANDS: dict[int, Brand] = {}  # the last branding each vendor's pages were rendered with, for error pages
+
+
+def seen_brand(vendor_id: int | None) -> Brand:
+    """The vendor's branding as last rendered in this process (error pages cannot query); else Wharf's."""
+    default = Brand("Wharf", None, DEFAULT_ACCENT, None)
+    return _SEEN_BRANDS.get(vendor_id, default) if vendor_id is not None else default
+
+
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
     """A partial update asked for by htmx (a boosted navigation wants the whole page)."""
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
@@ -61,6 +70,8 @@ async def render(
     user = user or await current_user(request)
     vendor_id = vendor_id or (user.vendor_id if user else None)
     brand = await brand_of(request.app.state.web.engine, vendor_id)
+    if vendor_id is not None:
+        _SEEN_BRANDS[vendor_id] = brand
     flashes = request.session.pop(FLASH_KEY, []) if "session" in request.scope else []
     context = {"user": user, "brand": brand, "request_path": request.url.path, "flashes": flashes, **context}
     if block and is_htmx(request):
