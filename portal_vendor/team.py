@@ -101,10 +101,9 @@ class TeamController(Controller):
             if not (may_grant(user.role, role) and may_grant(user.role, membership.role)):
                 return redirect_with(request, "/vendor/team", "Choose one of the roles listed.", "error")
             before = {"role": membership.role}
-            membership.role = role
+            membership.role = role  # every request re-reads the membership: the new role applies at once
             record(session, request, user, "member.update", "user", member_id, before=before, after={"role": role})
             await session.commit()
-        await end_sessions_of(web(request).engine, member_id)  # the new role applies from their next sign-in
         return redirect_with(request, "/vendor/team", f"Role changed to {role}.")
 
     @post("/{member_id:int}/remove", status_code=200)
