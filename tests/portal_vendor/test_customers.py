@@ -115,6 +115,25 @@ async def test_invitation_link_is_shown_when_no_mail_server_is_configured(wharf,
         context.mailer = mailer
 
 
+async def test_invitation_link_is_shown_when_the_mail_server_refuses(wharf, admin):
+    from app.mail import SmtpMailer
+    from app.settings import MailSettings
+    from tests.support.server import free_port
+
+    context = wharf.app.state.web
+    mailer = context.mailer
+    context.mailer = SmtpMailer(MailSettings(smtp_host="127.0.0.1", smtp_port=free_port(), mail_from="w@x.test"))
+    try:
+        customer_id = await create_customer(admin, "Nobody listens")
+        await admin.get(f"/vendor/customers/{customer_id}")
+        r = await admin.post(f"/vendor/customers/{customer_id}/invitations", {"email": "y@z.test", "role": "member"})
+        assert r.status_code == 303
+        page = await admin.get(f"/vendor/customers/{customer_id}")
+        assert "could not be sent" in page.text and "/portal/invitations/" in page.text
+    finally:
+        context.mailer = mailer
+
+
 async def test_pull_token_is_shown_once_works_and_revoking_asks_first(wharf, admin):
     customer_id = await create_customer(admin, "Stark")
     await admin.get(f"/vendor/customers/{customer_id}")
