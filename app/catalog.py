@@ -1,16 +1,142 @@
-"""What a customer may pull: the vendor's repositories and tags, narrowed by the customer's licenses."""
+"""What a vendor has pushed (repositories with tag counts, tags with sizes and platforms, referrers) and
+what a customer may pull of it. Shared by /api/v1/repositories and both portals."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import licensing
-from registry.tables import Repository, Tag
+from registry.tables import Blob, Manifest, ManifestReference, Repository, Tag
+
+
+@dataclass(frozen=True)
+class RepositorySummary:
+    name: str
+    tag_count: int
+    last_pushed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    tag: str
+    digest: str
+    media_type: str
+    size: int  # the manifest, its config and layers (or, for an index, the index alone plus its direct refs)
+    platforms: list[str]
+    pushed_at: datetime
+
+
+@dataclass(frozen=True)
+class Referrer:
+    digest: str
+    artifact_type: str | None
+    media_type: str
+    subject: str
+    created_at: datetime
+
+
+def _own(vendor_slug: str) -> Any:
+    return Repository.name.startswith(vendor_slug + "/", autoescape=True)
+
+
+async def repositories(session: AsyncSession, vendor_slug: str) -> list[RepositorySummary]:
+    stmt = (
+        select(Repository.name, func.count(Tag.name).label("tag_count"), func.max(Tag.updated_at).label("last"))
+        .join(Tag, Tag.repository_id == Repository.id, isouter=True)
+        .where(_own(vendor_slug))
+        .group_by(Repository.name)
+        .order_by(Repository.name)
+    )
+    return [RepositorySummary(r.name, r.tag_count, r.last) for r in (await session.execute(stmt)).all()]
+
+
+async def repository_id(session: AsyncSession, vendor_slug: str, name: str) -> int | None:
+    """The id of the vendor's repository `name`; None for an unknown one or another vendor's."""
+    if not name.startswith(vendor_slug + "/"):
+        return None
+    return await session.scalar(select(Repository.id).where(Repository.name == name))
+
+
+async def ids_of(session: AsyncSession, names: list[str]) -> dict[str, int]:
+    rows = await session.execute(select(Repository.name, Repository.id).where(Repository.name.in_(names)))
+    return {r.name: r.id for r in rows}
+
+
+async def tag_names(session: AsyncSession, repository_ids: list[int]) -> dict[int, list[str]]:
+    rows = await session.execute(
+        select(Tag.repository_id, Tag.name).where(Tag.repository_id.in_(repository_ids)).order_by(Tag.name)
+    )
+    found: dict[int, list[str]] = {i: [] for i in repository_ids}
+    for row in rows:
+        found[row.repository_id].append(row.name)
+    return found
+
+
+async def tags(session: AsyncSession, repo_id: int, limit: int | None = None, offset: int = 0) -> list[TagInfo]:
+    """The repository's tags by name, with sizes (manifest plus what it references) and platforms."""
+    stmt = (
+        select(Tag.name, Tag.updated_at, Manifest.id, Manifest.digest, Manifest.media_type, Manifest.size)
+        .join(Manifest, Manifest.id == Tag.manifest_id)
+        .where(Tag.repository_id == repo_id)
+        .order_by(Tag.name)
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = (await session.execute(stmt)).all()
+    refs = (
+        await session.execute(
+            select(ManifestReference.manifest_id, ManifestReference.platform, Blob.size)
+            .join(Blob, Blob.digest == ManifestReference.digest, isouter=True)
+            .where(ManifestReference.manifest_id.in_({r.id for r in rows}))
+        )
+    ).all()
+    sizes: dict[int, int] = {}
+    platforms: dict[int, list[str]] = {}
+    for ref in refs:
+        sizes[ref.manifest_id] = sizes.get(ref.manifest_id, 0) + (ref.size or 0)
+        if ref.platform:
+            platforms.setdefault(ref.manifest_id, []).append(ref.platform)
+    return [
+        TagInfo(
+            r.name, r.digest, r.media_type, r.size + sizes.get(r.id, 0), sorted(platforms.get(r.id, [])), r.updated_at
+        )
+        for r in rows
+    ]
+
+
+async def tag_count(session: AsyncSession, repo_id: int) -> int:
+    return await session.scalar(select(func.count()).select_from(Tag).where(Tag.repository_id == repo_id)) or 0
+
+
+async def referrers(session: AsyncSession, repo_id: int, limit: int = 100) -> list[Referrer]:
+    """Signatures, SBOMs and other artifacts that name a subject in this repository, newest first."""
+    stmt = (
+        select(Manifest.digest, Manifest.artifact_type, Manifest.media_type, Manifest.subject, Manifest.created_at)
+        .where(Manifest.repository_id == repo_id, Manifest.subject.is_not(None))
+        .order_by(Manifest.created_at.desc(), Manifest.id.desc())
+        .limit(limit)
+    )
+    return [
+        Referrer(r.digest, r.artifact_type, r.media_type, r.subject, r.created_at) for r in await session.execute(stmt)
+    ]
+
+
+async def latest_pushes(session: AsyncSession, vendor_slug: str, limit: int = 8) -> list[tuple[str, str, datetime]]:
+    """(repository, tag, pushed at) of the most recently moved tags."""
+    stmt = (
+        select(Repository.name, Tag.name.label("tag"), Tag.updated_at)
+        .join(Tag, Tag.repository_id == Repository.id)
+        .where(_own(vendor_slug))
+        .order_by(Tag.updated_at.desc())
+        .limit(limit)
+    )
+    return [(r.name, r.tag, r.updated_at) for r in await session.execute(stmt)]
 
 
 @dataclass(frozen=True)

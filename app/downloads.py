@@ -1,11 +1,14 @@
-"""Download events as the API and the portals list them: the one schema and the shared filters."""
+"""Download events: one filtered query shared by the API, its export and both portals (a customer's always
+narrowed to its own events)."""
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 
 from app import services
 from app.models import DownloadEvent
@@ -34,38 +37,59 @@ COLUMNS = (
 _COLUMNS = [getattr(DownloadEvent, c) for c in COLUMNS]
 
 
+@dataclass(frozen=True)
+class PullFilters:
+    since: datetime | None = None
+    until: datetime | None = None
+    customer_id: int | None = None
+    license_id: int | None = None
+    repository: str | None = None
+    tag: str | None = None
+    decision: str | None = None  # allowed | denied
+    actions: tuple[str, ...] = ()  # e.g. ("manifest.get",): only these kinds of event
+    token_id: int | None = None
+
+
 def event_json(row: Any) -> dict[str, Any]:
     return {c: (services.iso(getattr(row, c)) if c == "at" else getattr(row, c)) for c in COLUMNS}
 
 
-def filtered(
-    vendor_id: int,
-    since: datetime | None,
-    until: datetime | None,
-    customer_id: int | None,
-    license_id: int | None,
-    repository: str | None,
-    tag: str | None,
-    decision: str | None,
-    token_id: int | None = None,
-) -> Select[Any]:
-    """Events of one vendor, narrowed by whichever filters are given (a portal always gives its customer)."""
+def pull_events(vendor_id: int, f: PullFilters) -> Select[Any]:
+    """The vendor's download events matching the filters, unordered."""
     stmt = select(*_COLUMNS).where(DownloadEvent.vendor_id == vendor_id)
-    if since is not None:
-        stmt = stmt.where(DownloadEvent.at >= services.aware(since))
-    if until is not None:
-        stmt = stmt.where(DownloadEvent.at < services.aware(until))
+    if f.since is not None:
+        stmt = stmt.where(DownloadEvent.at >= services.aware(f.since))
+    if f.until is not None:
+        stmt = stmt.where(DownloadEvent.at < services.aware(f.until))
     for column, value in (
-        (DownloadEvent.customer_id, customer_id),
-        (DownloadEvent.license_id, license_id),
-        (DownloadEvent.repository, repository),
-        (DownloadEvent.reference, tag),
-        (DownloadEvent.token_id, token_id),
+        (DownloadEvent.customer_id, f.customer_id),
+        (DownloadEvent.license_id, f.license_id),
+        (DownloadEvent.repository, f.repository),
+        (DownloadEvent.reference, f.tag),
+        (DownloadEvent.token_id, f.token_id),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    if decision == "denied":
+    if f.actions:
+        stmt = stmt.where(DownloadEvent.action.in_(f.actions))
+    if f.decision == "denied":
         stmt = stmt.where(DownloadEvent.action == "denied")
-    elif decision == "allowed":
+    elif f.decision == "allowed":
         stmt = stmt.where(DownloadEvent.action != "denied", DownloadEvent.status < 400)
     return stmt
+
+
+def newest_first(stmt: Select[Any], cursor: str | None, limit: int) -> Select[Any]:
+    """A page of events, newest first, after `cursor` (from `cursor_of` on the last row of the page before)."""
+    if cursor:
+        try:
+            at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            raise services.Invalid("cursor", "cursor is not one this API returned") from None
+        stmt = stmt.where(or_(DownloadEvent.at < when, and_(DownloadEvent.at == when, DownloadEvent.id < event_id)))
+    return stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc()).limit(limit)
+
+
+def cursor_of(row: Any) -> str:
+    return base64.urlsafe_b64encode(f"{services.iso(row.at)}|{row.id}".encode()).decode()

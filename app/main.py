@@ -34,6 +34,7 @@ from app.services import Invalid, NotFound
 from app.settings import Settings
 from app.web import build_web
 from portal_customer import customer_portal
+from portal_vendor import vendor_router
 from registry.access import Authenticator
 from registry.errors import RegistryError
 from registry.http import Registry, build_router
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *web.route_handlers,
             *customer_portal(engine),
+            vendor_router(),
             build_router(registry),
             build_token_router(auth),
             build_api_router(engine, policy, settings.public_url, proxies),
@@ -170,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.metrics = metrics
     app.state.settings = settings
     app.state.registry = registry
+    app.state.policy = policy  # portals drop its caches after a change, as the API does
     app.state.web = web.context
     app.state.startup = startup
     app.state.audit_writer = writer

@@ -140,6 +140,20 @@ async def grants_of(session: AsyncSession, license_ids: Sequence[int]) -> dict[i
     return result
 
 
+def license_snapshot(lic: License, grants: list[GrantInput]) -> dict[str, Any]:
+    """What the admin audit log keeps of a license: everything a reviewer compares, no timestamps."""
+    return {
+        "customer_id": lic.customer_id,
+        "name": lic.name,
+        "notes": lic.notes,
+        "status": lic.status,
+        "valid_from": iso(lic.valid_from),
+        "valid_until": iso(lic.valid_until),
+        "grace_days": lic.grace_days,
+        "grants": [{"repository": g.repository, "tags": g.tags} for g in grants],
+    }
+
+
 async def replace_grants(session: AsyncSession, license_id: int, grants: list[GrantInput]) -> None:
     await session.execute(delete(LicenseGrant).where(LicenseGrant.license_id == license_id))
     session.add_all(

@@ -147,12 +147,12 @@ async def export_month(url: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from app.api.export import stream_rows
-    from app.downloads import COLUMNS, event_json, filtered
+    from app.downloads import COLUMNS, PullFilters, event_json, pull_events
     from app.models import DownloadEvent
 
     engine = create_async_engine(url)
     since = datetime.now(UTC) - timedelta(days=30)
-    stmt = filtered(1, since, None, None, None, None, None, None)
+    stmt = pull_events(1, PullFilters(since=since))
     stmt = stmt.order_by(DownloadEvent.at, DownloadEvent.id).execution_options(yield_per=1000)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, size, lines = time.perf_counter(), 0, 0

@@ -1,7 +1,10 @@
-"""A live `wharf serve` mailing through a real SMTP sink, and Debian's Chromium driven by Playwright."""
+"""Browser journeys: a live `wharf serve` (mailing through a real SMTP sink), Debian's Chromium driven by
+Playwright, screenshots for review, and skopeo against the same server."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.conftest import require_tool
+from tests.support.oci import image, write_layout
 from tests.support.server import LiveServer, start_server
 from tests.support.smtp import SmtpSink, start_sink
 
@@ -23,6 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +47,18 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory, mail_sink: SmtpSink)
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp("e2e")
+    live = start_server(data_dir, f"sqlite+aiosqlite:///{data_dir / 'wharf.db'}")
+    yield live
+    live.stop()
+
+
 @pytest.fixture
 def chromium() -> Iterator[Browser]:
     """Per test: Playwright's sync API runs its own event loop, which must be gone before async tests run."""
-    require_tool("chromium")
+    require_tool("chromium")  # skips loudly (fails under CI) like every missing client
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -53,5 +67,35 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    SCREENSHOTS.mkdir(exist_ok=True)
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir()
     return SCREENSHOTS
+
+
+class Skopeo:
+    """skopeo against the live server (plain HTTP)."""
+
+    def __init__(self, host: str) -> None:
+        self.binary = require_tool("skopeo")
+        self.host = host
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.binary, "--insecure-policy", *args], capture_output=True, text=True, timeout=300, check=False
+        )
+
+    def push_tags(self, root: Path, repository: str, tags: list[str], creds: str) -> None:
+        for tag in tags:
+            img = image(f"{repository}-{tag}")
+            layout = write_layout(root / tag, {tag: img.manifest}, img.blobs)
+            done = self.run(
+                "copy", "--dest-tls-verify=false", "--dest-creds", creds, f"oci:{layout}:{tag}",
+                f"docker://{self.host}/{repository}:{tag}",
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+
+    def pull(self, reference: str, creds: str, into: Path) -> subprocess.CompletedProcess[str]:
+        return self.run(
+            "copy", "--src-tls-verify=false", "--src-creds", creds, f"docker://{self.host}/{reference}",
+            f"oci:{into}:pulled",
+        )  # fmt: skip

@@ -11,7 +11,7 @@ from litestar.params import FromQuery
 from litestar.response import Template
 from sqlalchemy import select
 
-from app.downloads import filtered
+from app.downloads import PullFilters, pull_events
 from app.models import DownloadEvent, Token
 from app.web.context import web
 from app.web.pages import render
@@ -45,19 +45,18 @@ async def downloads(
     user = await member(request)
     page = max(page, 1)
     token_id = int(token) if token.isdigit() else None
-    stmt = filtered(
-        user.vendor_id,
-        day(since),
-        day(until, end=True),
-        user.org_id,  # never another customer's events, whatever the query says
-        None,
-        repository.strip() or None,
-        tag.strip() or None,
-        decision or None,
-        token_id,
+    wanted = PullFilters(
+        since=day(since),
+        until=day(until, end=True),
+        customer_id=user.org_id,  # never another customer's events, whatever the query says
+        repository=repository.strip() or None,
+        tag=tag.strip() or None,
+        decision=decision or None,
+        # a pull is its manifest read; the layer downloads behind it would only bury it
+        actions=SHOWN_ACTIONS,
+        token_id=token_id,
     )
-    # A pull is its manifest read; the layer downloads behind it would only bury it.
-    stmt = stmt.where(DownloadEvent.action.in_(SHOWN_ACTIONS))
+    stmt = pull_events(user.vendor_id, wanted)
     stmt = stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc())
     async with web(request).session() as session:
         rows = (await session.execute(stmt.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))).all()

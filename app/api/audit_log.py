@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Literal
 
 from litestar import Controller, get
 from litestar.params import FromQuery
 from litestar.response import Stream
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
-from app import services
+from app.admin_log import COLUMNS, entries, entry_json
 from app.api.common import Caller, Engine, Session, clamp
 from app.api.export import export_response
 from app.models import AdminAuditEntry as A
 from app.roles import Permission
 
-COLUMNS = ("id", "at", "actor", "client_ip", "action", "object_type", "object_id", "before", "after")
-
-
-def entry_json(row: Any) -> dict[str, Any]:
-    out = {c: getattr(row, c) for c in COLUMNS}
-    out["at"] = services.iso(row.at)
-    for side in ("before", "after"):
-        out[side] = json.loads(out[side]) if out[side] else None
-    return out
-
 
 def _filtered(
     vendor_id: int, since: datetime | None, until: datetime | None, action: str | None, object_type: str | None
 ) -> Select[Any]:
-    stmt = select(*[getattr(A, c) for c in COLUMNS]).where(A.vendor_id == vendor_id)
-    if since is not None:
-        stmt = stmt.where(A.at >= services.aware(since))
-    if until is not None:
-        stmt = stmt.where(A.at < services.aware(until))
-    if action is not None:
-        stmt = stmt.where(A.action == action)
-    if object_type is not None:
-        stmt = stmt.where(A.object_type == object_type)
-    return stmt
+    return entries(vendor_id, since, until, action, object_type)
 
 
 class AuditLogController(Controller):

@@ -59,9 +59,7 @@ def license_json(lic: License, grants: list[GrantInput]) -> dict[str, Any]:
 
 
 def _snapshot(lic: License, grants: list[GrantInput]) -> dict[str, Any]:
-    """What the admin audit log keeps of a license: everything a reviewer compares, no timestamps."""
-    keep = ("customer_id", "name", "notes", "status", "valid_from", "valid_until", "grace_days", "grants")
-    return {k: v for k, v in license_json(lic, grants).items() if k in keep}
+    return services.license_snapshot(lic, grants)
 
 
 def _grants(data: list[GrantIn], vendor_slug: str) -> list[GrantInput]:

@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any, Literal
 
 from litestar import Controller, get
 from litestar.params import FromQuery
 from litestar.response import Stream
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select
 
-from app import services
 from app.api.common import Caller, Engine, Session, clamp
 from app.api.export import export_response
-from app.downloads import COLUMNS, event_json, filtered
+from app.downloads import COLUMNS, PullFilters, cursor_of, event_json, newest_first, pull_events
 from app.models import DownloadEvent
 from app.roles import Permission
 
 
-def _cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(f"{services.iso(row.at)}|{row.id}".encode()).decode()
-
-
-def _after_cursor(stmt: Select[Any], cursor: str) -> Select[Any]:
-    try:
-        at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        when = datetime.fromisoformat(at)
-    except ValueError:
-        raise services.Invalid("cursor", "cursor is not one this API returned") from None
-    return stmt.where(or_(DownloadEvent.at < when, and_(DownloadEvent.at == when, DownloadEvent.id < event_id)))
+def _filtered(
+    vendor_id: int,
+    since: datetime | None,
+    until: datetime | None,
+    customer_id: int | None,
+    license_id: int | None,
+    repository: str | None,
+    tag: str | None,
+    decision: str | None,
+) -> Select[Any]:
+    return pull_events(vendor_id, PullFilters(since, until, customer_id, license_id, repository, tag, decision))
 
 
 class PullController(Controller):
@@ -53,13 +51,9 @@ class PullController(Controller):
     ) -> dict[str, Any]:
         """Newest first; pass `next_cursor` back as `cursor` for the next page."""
         caller.require(Permission.READ)
-        stmt = filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
-        if cursor:
-            stmt = _after_cursor(stmt, cursor)
-        rows = (
-            await session.execute(stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc()).limit(clamp(limit)))
-        ).all()
-        next_cursor = _cursor(rows[-1]) if len(rows) == clamp(limit) else None
+        stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
+        rows = (await session.execute(newest_first(stmt, cursor, clamp(limit)))).all()
+        next_cursor = cursor_of(rows[-1]) if len(rows) == clamp(limit) else None
         return {"items": [event_json(r) for r in rows], "next_cursor": next_cursor}
 
     @get("/export")
@@ -78,6 +72,6 @@ class PullController(Controller):
     ) -> Stream:
         """Every matching event, oldest first, streamed with a server-side cursor: no row cap, flat memory."""
         caller.require(Permission.READ)
-        stmt = filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
+        stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
         stmt = stmt.order_by(DownloadEvent.at, DownloadEvent.id)
         return export_response(engine, stmt, COLUMNS, event_json, format, "pulls")

@@ -61,7 +61,7 @@ async def render(
     user = user or await current_user(request)
     vendor_id = vendor_id or (user.vendor_id if user else None)
     brand = await brand_of(request.app.state.web.engine, vendor_id)
-    request.app.state.web.brands[vendor_id] = brand
+    request.app.state.web.brands[vendor_id] = brand  # error pages, which cannot query, reuse it
     flashes = request.session.pop(FLASH_KEY, []) if "session" in request.scope else []
     context = {"user": user, "brand": brand, "request_path": request.url.path, "flashes": flashes, **context}
     if block and is_htmx(request):

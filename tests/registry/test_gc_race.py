@@ -23,6 +23,7 @@ from tests.registry.test_gc import age
 from tests.support.oci import OCI_LAYER, OCI_MANIFEST, Image, descriptor, image, sha256
 
 ROUNDS = 30
+RETRIES = 5
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,14 +64,17 @@ async def race(wharf, database_url: str, tmp_path: Path, grace: timedelta, age_g
         await asyncio.sleep(1.0)  # let the collector get going
         for i in range(ROUNDS):
             img = racing_image(garbage[i % 5].layers[0] if i % 2 else None)
-            for data in img.blobs.values():
-                await push_blob(wharf, repo, data)
-            r = await wharf.client.put(
-                f"/v2/{repo}/manifests/v{i}", content=img.manifest, headers={**wharf.auth, "Content-Type": OCI_MANIFEST}
-            )
-            if r.status_code == 201:
-                accepted.append(img)
-            else:
+            for _attempt in range(RETRIES):  # as a client does after MANIFEST_BLOB_UNKNOWN: push again
+                for data in img.blobs.values():
+                    await push_blob(wharf, repo, data)
+                r = await wharf.client.put(
+                    f"/v2/{repo}/manifests/v{i}",
+                    content=img.manifest,
+                    headers={**wharf.auth, "Content-Type": OCI_MANIFEST},
+                )
+                if r.status_code == 201:
+                    accepted.append(img)
+                    break
                 assert r.status_code == 400 and error_code(r) == "MANIFEST_BLOB_UNKNOWN", r.text
                 refused += 1
     finally:
@@ -114,7 +118,7 @@ async def test_pushes_racing_collections_with_no_grace_never_leave_a_broken_imag
     repo, accepted, refused, totals = await race(wharf, database_url, tmp_path, timedelta(0), age_garbage=False)
     print(f"no grace: {len(accepted)} pushes accepted, {refused} refused cleanly, collector {totals}")
     assert totals["runs"] > 1 and totals["manifests"] >= 5  # the collector really ran alongside
-    assert len(accepted) + refused == ROUNDS
+    assert accepted and len(accepted) + refused >= ROUNDS  # every round accepted or refused cleanly
     await assert_complete(wharf, repo, accepted)
 
 
@@ -122,5 +126,5 @@ async def test_with_a_grace_period_every_racing_push_succeeds(wharf, database_ur
     repo, accepted, refused, totals = await race(wharf, database_url, tmp_path, timedelta(minutes=10), age_garbage=True)
     print(f"grace 10m: {len(accepted)} pushes accepted, {refused} refused, collector {totals}")
     assert totals["runs"] > 1 and totals["manifests"] == 5  # the aged garbage went, concurrently
-    assert refused == 0 and len(accepted) == ROUNDS
+    assert refused == 0 and len(accepted) == ROUNDS  # never a retry
     await assert_complete(wharf, repo, accepted)

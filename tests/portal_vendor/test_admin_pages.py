@@ -1,0 +1,160 @@
+"""Team, tokens, settings, downloads and the audit log on the vendor portal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import uuid
+
+from tests.portal_vendor.test_customers import create_customer, last_audit
+from tests.portal_vendor.test_licenses import grant_form, pushed_repository
+from tests.support.vendor import PASSWORD, signed_in, staff_member
+from tests.support.web import Browser
+
+
+async def test_team_role_change_applies_at_once_and_removal_ends_the_persons_sessions(wharf, admin, smtp_sink):
+    email = await staff_member(wharf, smtp_sink, "support")
+    page = await admin.get("/vendor/team")
+    assert email in page.text
+    member_id = re.search(rf'/vendor/team/(\d+)/role"[^>]*>(?:(?!</form>).)*{re.escape(email)}', page.text, re.S).group(
+        1
+    )
+    colleague = await signed_in(wharf, email)
+    assert (await colleague.get("/vendor/customers/new")).status_code == 403
+    r = await admin.post(f"/vendor/team/{member_id}/role", {"role": "account_manager"})
+    assert r.status_code == 303 and (await last_audit(wharf, "member.update")).object_id == member_id
+    assert (await colleague.get("/vendor/customers/new")).status_code == 200  # at once, in the same session
+    asked = await admin.post(f"/vendor/team/{member_id}/remove")
+    assert asked.status_code == 200 and "Remove " in asked.text and "from the team?" in asked.text
+    r = await admin.post(f"/vendor/team/{member_id}/remove", {"confirm": "yes"})
+    page = (await admin.get("/vendor/team")).text
+    assert (
+        r.status_code == 303
+        and f"{email} was removed" in page
+        and f'<div class="muted small">{email}</div>' not in page
+    )
+    assert (await colleague.get("/vendor/")).status_code == 303
+    async with Browser(wharf.app) as again:
+        r = await again.sign_in(email, PASSWORD)
+        assert r.status_code == 400  # no organization left to sign in to
+    await colleague.__aexit__()
+
+
+async def test_team_refuses_bad_invitations_and_changing_yourself(admin, staff_emails):
+    await admin.get("/vendor/team")
+    r = await admin.post("/vendor/team/invitations", {"email": "nobody", "role": "support"})
+    assert r.status_code == 400 and 'id="email-error"' in r.text
+    r = await admin.post("/vendor/team/invitations", {"email": "a@b.test", "role": "emperor"})
+    assert r.status_code == 400 and 'id="role-error"' in r.text
+    page = await admin.get("/vendor/team")
+    assert "(you)" in page.text
+
+
+async def test_account_manager_creates_tokens_only_up_to_their_role(wharf, as_role):
+    browser = await as_role("account_manager")
+    page = await browser.get("/vendor/tokens")
+    assert '<option value="admin"' not in page.text
+    r = await browser.post("/vendor/tokens", {"name": "sneaky", "kind": "api", "role": "admin"})
+    assert r.status_code == 400 and 'id="role-error"' in r.text
+    r = await browser.post("/vendor/tokens", {"name": "", "kind": "api", "role": "support"})
+    assert r.status_code == 400 and 'id="name-error"' in r.text
+    r = await browser.post("/vendor/tokens", {"name": "scripts", "kind": "api", "role": "support"})
+    assert r.status_code == 200 and "shown only once" in r.text
+    secret = re.search(r"wharf_api_[\w-]+", r.text).group(0)
+    assert f"Bearer {secret}&#39; http://testserver.local/api/v1/customers" in r.text
+    api = {"Authorization": f"Bearer {secret}"}
+    assert (await wharf.client.get("/api/v1/customers", headers=api)).status_code == 200
+    token_id = re.search(r"/vendor/tokens/(\d+)/revoke", r.text).group(1)
+    assert (await browser.post(f"/vendor/tokens/{token_id}/revoke")).status_code == 200  # asks first
+    assert (await wharf.client.get("/api/v1/customers", headers=api)).status_code == 200
+    r = await browser.post(f"/vendor/tokens/{token_id}/revoke", {"confirm": "yes"})
+    assert r.status_code == 303
+    assert (await wharf.client.get("/api/v1/customers", headers=api)).status_code == 401
+    entry = await last_audit(wharf, "token.revoke")
+    assert entry.object_id == token_id and "account_manager-" in entry.actor
+
+
+async def test_push_token_from_the_portal_can_push(wharf, admin):
+    await admin.get("/vendor/tokens")
+    r = await admin.post("/vendor/tokens", {"name": "ci", "kind": "push", "role": "release", "expires": "2099-01-01"})
+    secret = re.search(r"wharf_push_[\w-]+", r.text).group(0)
+    repo = wharf.repo("pushed")
+    assert (await wharf.client.post(f"/v2/{repo}/blobs/uploads/", auth=("ci", secret))).status_code == 202
+
+
+async def test_settings_brand_the_portals_and_check_their_input(wharf, admin):
+    await admin.get("/vendor/settings")
+    r = await admin.post(
+        "/vendor/settings", {"name": "", "logo_url": "javascript:alert(1)", "accent_color": "red", "welcome_text": ""}
+    )
+    assert r.status_code == 400
+    for field in ("name", "logo_url", "accent_color"):
+        assert f'id="{field}-error"' in r.text
+    values = {
+        "name": "Acme Software",
+        "logo_url": "https://acme.test/logo.svg",
+        "accent_color": "#aa3300",
+        "welcome_text": "Welcome, partners.",
+    }
+    r = await admin.post("/vendor/settings", values)
+    assert r.status_code == 303
+    page = await admin.get("/vendor/settings")
+    assert (
+        "--accent: #aa3300" in page.text
+        and "Settings saved." in page.text
+        and 'src="https://acme.test/logo.svg"' in page.text
+    )
+    assert "<span>Acme Software</span>" in (await admin.get("/vendor/")).text  # the top bar carries the new name
+    entry = await last_audit(wharf, "settings.update")
+    assert "#aa3300" in entry.after and entry.client_ip == admin.ip
+    await admin.post("/vendor/settings", {"name": "acme", "logo_url": "", "accent_color": "", "welcome_text": ""})
+
+
+async def test_downloads_filters_pages_and_exports(wharf, admin):
+    repo = await pushed_repository(wharf)
+    customer_id = await create_customer(admin, f"Puller {uuid.uuid4().hex[:4]}")
+    await admin.get(f"/vendor/customers/{customer_id}/licenses/new")
+    await admin.post(f"/vendor/customers/{customer_id}/licenses", grant_form(repo, "^1.0"))
+    r = await admin.post(f"/vendor/customers/{customer_id}/pull-tokens", {"name": "ci", "expires": ""})
+    secret = re.search(r"wharf_pull_[\w-]+", r.text).group(0)
+    for tag in ("1.0.0", "1.4.2", "2.0.0"):
+        await wharf.client.get(f"/v2/{repo}/manifests/{tag}", auth=("x", secret))
+    await wharf.app.state.audit_writer.drain()
+    page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id)})
+    assert page.status_code == 200 and page.text.count("manifest.get") == 2 and "denied" in page.text
+    assert "not covered by license" in page.text
+    page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id), "decision": "denied"})
+    assert "manifest.get</span>" not in page.text and "2.0.0" in page.text
+    page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id), "kind": "pulls"})
+    assert page.text.count("manifest.get") == 2 and "denied</span>" not in page.text
+    page = await admin.get("/vendor/downloads", params={"kind": "pushes", "repository": repo})
+    assert "manifest.put" in page.text and "manifest.get</span>" not in page.text
+    page = await admin.get("/vendor/customers/" + str(customer_id))
+    assert f"{repo}:1.4.2" in page.text
+    for bad in ({"since": "soon"}, {"customer_id": "x"}, {"cursor": "garbage"}, {"group_by": "planet"}):
+        assert (await admin.get("/vendor/downloads", params=bad)).status_code == 200, bad
+    r = await admin.get("/vendor/downloads/export", params={"customer_id": str(customer_id), "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.headers["content-disposition"].startswith("attachment") and len(rows) == 3
+    assert {row["reference"] for row in rows} == {"1.0.0", "1.4.2", "2.0.0"}
+    r = await admin.get("/vendor/downloads/export", params={"customer_id": str(customer_id), "format": "json"})
+    assert len(json.loads(r.text)) == 3
+    page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id), "group_by": "tag"})
+    assert "Usage by tag" in page.text
+
+
+async def test_audit_log_lists_filters_pages_and_exports(wharf, admin):
+    for i in range(26):
+        await create_customer(admin, f"Audited {i}")
+    page = await admin.get("/vendor/audit-log")
+    assert page.status_code == 200 and page.text.count('class="badge">') == 25 and "before_id=" in page.text
+    older = re.search(r'href="(/vendor/audit-log\?before_id=\d+)"', page.text).group(1)
+    assert (await admin.get(older)).status_code == 200
+    page = await admin.get("/vendor/audit-log", params={"action": "customer.create"}, headers={"HX-Request": "true"})
+    assert "<html" not in page.text and "customer.create" in page.text and "settings.update</span>" not in page.text
+    r = await admin.get("/vendor/audit-log/export", params={"format": "json", "action": "customer.create"})
+    entries = json.loads(r.text)
+    assert entries and all(e["action"] == "customer.create" and e["client_ip"] for e in entries)
+    assert (await admin.get("/vendor/audit-log", params={"before_id": "abc"})).status_code == 200

@@ -1,0 +1,45 @@
+"""The dashboard: a bar per day of pulls, licenses ending soon, latest pushes and top customers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from portal_vendor.charts import daily_bars
+from tests.portal_vendor.test_customers import create_customer
+from tests.portal_vendor.test_licenses import grant_form, pushed_repository
+
+
+def test_daily_bars_scale_to_the_busiest_day_and_keep_empty_days():
+    last = date(2026, 11, 30)
+    chart = daily_bars({last: 4, last - timedelta(days=2): 2, last - timedelta(days=40): 99}, last)
+    assert len(chart.bars) == 30 and chart.bars[-1].day == last and chart.bars[0].day == date(2026, 11, 1)
+    assert chart.total == 6 and chart.peak == 4
+    assert chart.bars[-1].height == 2 * chart.bars[-3].height and chart.bars[-2].height == 0
+    assert daily_bars({}, last).peak == 0 and all(b.height == 0 for b in daily_bars({}, last).bars)
+
+
+async def test_dashboard_shows_pulls_expiring_licenses_pushes_and_top_customers(wharf, admin):
+    repo = await pushed_repository(wharf)
+    name = f"Busy {uuid.uuid4().hex[:6]}"
+    customer_id = await create_customer(admin, name)
+    # ends tomorrow: listed ahead of the licenses other tests leave in the shared database (the list shows 10)
+    ends = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    await admin.get(f"/vendor/customers/{customer_id}/licenses/new")
+    await admin.post(
+        f"/vendor/customers/{customer_id}/licenses", grant_form(repo, "*", name="Ends soon", valid_until=ends)
+    )
+    r = await admin.post(f"/vendor/customers/{customer_id}/pull-tokens", {"name": "ci", "expires": ""})
+    secret = re.search(r"wharf_pull_[\w-]+", r.text).group(0)
+    for tag in ("1.0.0", "2.0.0", "latest"):
+        assert (await wharf.client.get(f"/v2/{repo}/manifests/{tag}", auth=("x", secret))).status_code == 200
+    await wharf.app.state.audit_writer.drain()
+    page = await admin.get("/vendor/")
+    today = datetime.now(UTC).date().isoformat()
+    bar = re.search(rf"<title>{today}: (\d+) pulls?</title>", page.text)
+    assert bar and int(bar.group(1)) >= 3
+    assert "Ends soon" in page.text and f"ends {ends}" in page.text
+    top = re.search(r'<ol class="ranked">(.*?)</ol>', page.text, re.S).group(1)
+    assert name in top
+    assert f"{repo}:latest" in page.text
