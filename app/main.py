@@ -36,6 +36,7 @@ from app.web import build_web
 from portal_customer import customer_portal
 from portal_vendor import vendor_router
 from registry.access import Authenticator
+from registry.changes import ChangeWatcher
 from registry.errors import RegistryError
 from registry.http import Registry, build_router
 from registry.metadata import Metadata
@@ -47,7 +48,7 @@ from registry.uploads import Uploads
 log = logging.getLogger(__name__)
 LAST_USED_FLUSH_SECONDS = 30
 ROLLUP_SECONDS = 600
-COLLECTION_CHECK_SECONDS = 2  # how long a cache may answer for content `wharf gc` deleted elsewhere
+COLLECTION_CHECK_SECONDS = 2  # how long a cache may answer for tags moved or content deleted elsewhere
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -111,12 +112,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 done = []
             delay = 1.0 if done else ROLLUP_SECONDS
 
-    async def watch_collections() -> None:
+    changes = ChangeWatcher(metadata)
+
+    async def watch_other_processes() -> None:
         while True:
             try:
-                await metadata.drop_if_collected()
+                await changes.poll()
             except Exception:  # a database hiccup must not end the loop; the next check retries
-                log.exception("could not check for garbage collections")
+                log.exception("could not check for changes made by other processes")
             await asyncio.sleep(COLLECTION_CHECK_SECONDS)
 
     @asynccontextmanager
@@ -127,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         audit = WriterThread(spool, settings.database_url, settings.audit.flush_seconds)
         await audit.start()
         rollups = asyncio.create_task(roll_up_usage())
-        collections = asyncio.create_task(watch_collections())
+        collections = asyncio.create_task(watch_other_processes())
         try:
             yield
         finally:

@@ -7,7 +7,7 @@ and every such write in this process invalidates them. A cache miss is one query
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Insert
 
+from registry.counters import count_tag_deletion
 from registry.lru import LRU
 from registry.manifests import ParsedManifest
 from registry.reach import REACH_TAGS
@@ -95,6 +96,17 @@ class Metadata:
         for cache in (self._by_tag, self._by_digest, self._blob_sizes, self._reach):
             cache.clear()
         return True
+
+    def forget_tags(self, moved: Iterable[tuple[str, str]]) -> None:
+        """Drop cached (repository, tag) entries another process moved, and their repositories' reach."""
+        for repository, tag in moved:
+            self._by_tag.discard((repository, tag))
+            self._touched(repository)
+
+    def forget_all_tags(self) -> None:
+        self._clears += 1
+        self._by_tag.clear()
+        self._reach.clear()
 
     # -- reads ---------------------------------------------------------------------------------
     async def manifest(self, repository: str, reference: str, *, by_digest: bool) -> ManifestRecord | None:
@@ -376,6 +388,8 @@ class Metadata:
         async with write_transaction(self.engine) as conn:
             repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
             result = await conn.execute(delete(tags_t).where(tags_t.c.repository_id == repo_id, tags_t.c.name == tag))
+            if result.rowcount:
+                await count_tag_deletion(conn)
         self._by_tag.discard((repository, tag))
         self._touched(repository)
         return bool(result.rowcount)
@@ -391,7 +405,9 @@ class Metadata:
             ).scalar()
             if manifest_id is None:
                 return False
-            await conn.execute(delete(tags_t).where(tags_t.c.manifest_id == manifest_id))
+            untagged = await conn.execute(delete(tags_t).where(tags_t.c.manifest_id == manifest_id))
+            if untagged.rowcount:
+                await count_tag_deletion(conn)
             await conn.execute(delete(references).where(references.c.manifest_id == manifest_id))
             await conn.execute(delete(manifests).where(manifests.c.id == manifest_id))
         self._touched(repository)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, Table, and_, case, cast, delete, exists, func, insert, literal, select
+from sqlalchemy import Date, Select, Table, and_, case, cast, delete, exists, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -117,6 +117,8 @@ async def roll_up_day(engine: AsyncEngine, day: date) -> None:
         await conn.execute(upsert(conn, rolled_table, ["day"], {"day": day, "rolled_up_at": now}))
         await conn.execute(delete(usage_table).where(usage_table.c.day == day))
         start = day_start(day)
+        if conn.dialect.name == "postgresql":  # sorting a day's events for the pull windows: in memory
+            await conn.execute(text("SET LOCAL work_mem = '64MB'"))
         rows = usage_rows(conn.dialect.name, [E.at >= start, E.at < start + timedelta(days=1)])
         await conn.execute(insert(usage_table).from_select([c.name for c in rows.selected_columns], rows))
 
