@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -55,13 +56,17 @@ def nodes(postgres_base, s3_server, tmp_path):
 
 
 def test_what_one_node_is_told_the_other_enforces_within_seconds(nodes):
-    a, b = nodes
+    with ExitStack() as clients:
+        enforce_across_nodes(*nodes, lambda **kw: clients.enter_context(httpx.Client(timeout=30, **kw)))
+
+
+def enforce_across_nodes(a: LiveServer, b: LiveServer, client: Callable[..., httpx.Client]) -> None:
     assert a.env["WHARF_DATA_DIR"] != b.env["WHARF_DATA_DIR"]  # nothing shared but the database and the bucket
     repo = f"acme/nodes-{uuid.uuid4().hex[:8]}"
     one = push(a, repo, "1.0.0", "nodes-one")
     push(a, repo, "2.0.0", "nodes-two")
-    api = httpx.Client(base_url=a.url, headers={"Authorization": f"Bearer {a.token}"}, timeout=30)
-    vendor = httpx.Client(base_url=b.url, auth=("ci", a.token), timeout=30, follow_redirects=True)
+    api = client(base_url=a.url, headers={"Authorization": f"Bearer {a.token}"})
+    vendor = client(base_url=b.url, auth=("ci", a.token), follow_redirects=True)
 
     # pushed through A, pulled whole through B (blobs by redirect to the shared bucket)
     r = vendor.get(f"/v2/{repo}/manifests/1.0.0")
@@ -74,10 +79,10 @@ def test_what_one_node_is_told_the_other_enforces_within_seconds(nodes):
     grants = [{"repository": repo, "tags": ["^1"]}]
     lic = api.post("/api/v1/licenses", json={"customer_id": customer["id"], "name": "Nodes", "grants": grants}).json()
     token = api.post(f"/api/v1/customers/{customer['id']}/pull-tokens", json={"name": "ci"}).json()
-    pull = httpx.Client(base_url=b.url, auth=("x", token["token"]), timeout=30)
+    pull = client(base_url=b.url, auth=("x", token["token"]))
     jwt = httpx.get(f"{b.url}/token", params={"service": b.host, "scope": f"repository:{repo}:pull"},
                     auth=("x", token["token"])).json()["token"]  # fmt: skip
-    bearer = httpx.Client(base_url=b.url, headers={"Authorization": f"Bearer {jwt}"}, timeout=30)
+    bearer = client(base_url=b.url, headers={"Authorization": f"Bearer {jwt}"})
     assert pull.get(f"/v2/{repo}/manifests/1.0.0").status_code == 200  # B's caches are warm now
     assert pull.get(f"/v2/{repo}/manifests/2.0.0").status_code == 403
 
@@ -97,7 +102,7 @@ def test_what_one_node_is_told_the_other_enforces_within_seconds(nodes):
     tag_took = seconds_until(
         lambda: vendor.get(f"/v2/{repo}/manifests/2.0.0").headers["Docker-Content-Digest"] == moved
     )
-    api_v2 = httpx.Client(base_url=a.url, auth=("ci", a.token), timeout=30)
+    api_v2 = client(base_url=a.url, auth=("ci", a.token))
     assert api_v2.delete(f"/v2/{repo}/manifests/1.0.0").status_code == 202
     delete_took = seconds_until(lambda: vendor.get(f"/v2/{repo}/manifests/1.0.0").status_code == 404)
 
