@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, case, distinct, func, or_, select, text, union_all
+from sqlalchemy import Select, case, distinct, func, or_, select, union_all
 
 from app import services
 from app.audit import rollup
@@ -15,7 +15,6 @@ from app.models import DownloadEvent as E
 from app.models import UsageDaily as U
 
 GroupBy = Literal["customer", "license", "repository", "tag", "day"]
-REPORT_WORK_MEM = "64MB"  # per report, for its transaction only
 
 
 async def usage_query(
@@ -30,8 +29,8 @@ async def usage_query(
     """Rolled-up days from `usage_daily`, the rest from raw events, summed per `group_by` key."""
     since, until = _utc(since), _utc(until)
     dialect = conn.dialect.name
-    if dialect == "postgresql":  # a month is ~10^6 rows to sort for distinct clients: in memory, not on disk
-        await conn.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+    if dialect == "postgresql":
+        await rollup.tune_for_reports(conn)
     rolled = await rollup.rolled_up_days(conn, since, until)
     raw_filters = [
         E.vendor_id == vendor_id,

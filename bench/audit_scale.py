@@ -30,12 +30,12 @@ from app.db import upgrade
 CUSTOMERS, REPOSITORIES, TAGS = 500, 40, 60
 
 
-def rows(count: int, start: datetime, span_days: int, seed: int, shape: str = "uniform"):  # type: ignore[no-untyped-def]
+def rows(count: int, start: datetime, span_days: float, seed: int, shape: str = "uniform"):  # type: ignore[no-untyped-def]
     if shape == "pulls":
         yield from pull_rows(count, start, span_days, seed)
         return
     rng = random.Random(seed)
-    span = span_days * 86400
+    span = max(int(span_days * 86400), 1)
     for _ in range(count):
         customer = rng.randrange(1, CUSTOMERS + 1)
         action = rng.choices(("manifest.get", "manifest.head", "blob.get", "denied"), (50, 20, 28, 2))[0]
@@ -59,9 +59,9 @@ def rows(count: int, start: datetime, span_days: int, seed: int, shape: str = "u
         )
 
 
-def pull_rows(count: int, start: datetime, span_days: int, seed: int):  # type: ignore[no-untyped-def]
+def pull_rows(count: int, start: datetime, span_days: float, seed: int):  # type: ignore[no-untyped-def]
     rng = random.Random(seed)
-    span = span_days * 86400
+    span = max(int(span_days * 86400), 1)
     made = 0
     while made < count:
         customer = rng.randrange(1, CUSTOMERS + 1)
@@ -112,10 +112,17 @@ async def load(dsn: str, count: int, span_days: int, shape: str) -> float:
     started = time.perf_counter()
     try:
         chunk = 200_000
+        days_per_chunk = span_days / -(-count // chunk)
+        slice_ = timedelta(days=days_per_chunk)
         for offset in range(0, count, chunk):
             await conn.copy_records_to_table(
                 "download_events",
-                records=list(rows(min(chunk, count - offset), start, span_days, offset, shape)),
+                # each chunk covers its own slice of time, in order: the table's physical order follows
+                # time as it does when events arrive in production
+                records=sorted(
+                    rows(min(chunk, count - offset), start + slice_ * (offset // chunk), days_per_chunk, offset, shape),
+                    key=lambda record: record[1],
+                ),
                 columns=[
                     "id",
                     "at",
