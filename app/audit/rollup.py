@@ -13,7 +13,22 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, Table, and_, case, cast, delete, exists, func, insert, literal, select, text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Select,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -101,13 +116,14 @@ def usage_rows(dialect: str, where: Iterable[ColumnElement[bool]]) -> Select[Any
         events.c.tag,
         events.c.client_ip,
     )
+    # bigint, not the numeric sum() gives, so the union with usage_daily adds up cheaply
     return select(
         *dims,
-        func.sum(events.c.pull).label("pulls"),
-        func.sum(events.c.check).label("version_checks"),
-        func.sum(events.c.read).label("reads"),
-        func.sum(events.c.sent).label("bytes"),
-        func.sum(events.c.denial).label("denials"),
+        cast(func.sum(events.c.pull), BigInteger).label("pulls"),
+        cast(func.sum(events.c.check), BigInteger).label("version_checks"),
+        cast(func.sum(events.c.read), BigInteger).label("reads"),
+        cast(func.sum(events.c.sent), BigInteger).label("bytes"),
+        cast(func.sum(events.c.denial), BigInteger).label("denials"),
     ).group_by(*dims)
 
 
