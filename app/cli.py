@@ -160,12 +160,20 @@ def audit_rollup(days: int) -> None:
 @click.option("--repository", help="Collect only in this repository.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--verbose", is_flag=True, help="List every manifest, link and blob.")
-def gc(really: bool, grace: str, repository: str | None, as_json: bool, verbose: bool) -> None:
+@click.option(
+    "--abandoned-uploads",
+    "abandoned",
+    default="7d",
+    show_default=True,
+    help="With --delete, also remove upload sessions untouched this long (never finished nor cancelled).",
+)
+def gc(really: bool, grace: str, repository: str | None, as_json: bool, verbose: bool, abandoned: str) -> None:
     """Remove manifests no tag reaches and blobs nothing uses (a dry run unless --delete)."""
     import time
 
     from app import gc_report
     from app.blob_stores import build_blob_store
+    from registry.abandoned_uploads import remove_abandoned_uploads
     from registry.gc import Collection, UnknownRepository, collect
     from registry.sql import create_engine
 
@@ -173,22 +181,30 @@ def gc(really: bool, grace: str, repository: str | None, as_json: bool, verbose:
         period = gc_report.parse_grace(grace)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--grace") from None
+    try:
+        upload_age = gc_report.parse_grace(abandoned)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--abandoned-uploads") from None
     settings = Settings()
 
-    async def run() -> Collection:
+    async def run() -> tuple[Collection, list[str]]:
         engine = create_engine(settings.database_url)
         store = build_blob_store(settings.storage, settings.storage_path)
         try:
-            return await collect(engine, store, period, repository=repository, delete=really)
+            result = await collect(engine, store, period, repository=repository, delete=really)
+            uploads = await remove_abandoned_uploads(engine, store, upload_age) if really else []
+            return result, uploads
         finally:
             await store.close()
             await engine.dispose()
 
     started = time.monotonic()
     try:
-        result = asyncio.run(run())
+        result, uploads = asyncio.run(run())
     except UnknownRepository as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     render = gc_report.as_json if as_json else gc_report.as_text
     click.echo(render(result, period, time.monotonic() - started, verbose))
+    if really:
+        click.echo(f"removed {len(uploads)} abandoned upload sessions (untouched for {abandoned})", err=True)
