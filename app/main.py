@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     auth = Authenticator(policy, tokens, realm=f"{settings.public_url}/token")
     spool = Spool(settings.spool_dir)
-    writer = SpoolWriter(spool, engine, settings.audit.flush_seconds)
+    writer = SpoolWriter(spool, engine)  # drains on demand (tests); serving drains on the WriterThread
     proxies = trusted_proxies(settings.registry.trusted_proxies)
     metrics = WharfMetrics()
     metrics.watch(spool, policy)

@@ -23,11 +23,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from app.api.usage import usage_query
 from app.audit.rollup import roll_up_pending
 from app.db import upgrade
+from app.downloads import COLUMNS
+from app.usage import usage_query
 
 CUSTOMERS, REPOSITORIES, TAGS = 500, 40, 60
+# what a generated record holds, in order: the documented columns but those the writer fills in
+RECORD_COLUMNS = tuple(c for c in COLUMNS if c not in ("platform", "user_email"))
 
 
 def rows(count: int, start: datetime, span_days: float, seed: int, shape: str = "uniform"):  # type: ignore[no-untyped-def]
@@ -123,24 +126,7 @@ async def load(dsn: str, count: int, span_days: int, shape: str) -> float:
                     rows(min(chunk, count - offset), start + slice_ * (offset // chunk), days_per_chunk, offset, shape),
                     key=lambda record: record[1],
                 ),
-                columns=[
-                    "id",
-                    "at",
-                    "action",
-                    "vendor_id",
-                    "customer_id",
-                    "license_id",
-                    "token_id",
-                    "repository",
-                    "reference",
-                    "digest",
-                    "media_type",
-                    "bytes",
-                    "status",
-                    "reason",
-                    "client_ip",
-                    "user_agent",
-                ],
+                columns=list(RECORD_COLUMNS),
             )
             print(f"  {offset + chunk:>10,} events", end="\r", flush=True)
         await conn.execute("ANALYZE download_events")
@@ -154,7 +140,7 @@ async def export_month(url: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from app.api.export import stream_rows
-    from app.downloads import COLUMNS, PullFilters, event_json, pull_events
+    from app.downloads import PullFilters, event_json, pull_events
     from app.models import DownloadEvent
 
     engine = create_async_engine(url)

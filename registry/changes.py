@@ -12,8 +12,8 @@ from collections import deque
 
 from sqlalchemy import func, select
 
-from registry.counters import TAGS_DELETED
-from registry.metadata import Metadata, counters, repositories, tag_history
+from registry import counters
+from registry.metadata import Metadata, repositories, tag_history
 
 LOOK_BACK_SECONDS = 30.0
 
@@ -29,9 +29,7 @@ class ChangeWatcher:
         await self.metadata.drop_if_collected()
         now = time.monotonic()
         async with self.metadata.engine.connect() as conn:
-            deleted = (
-                await conn.execute(select(counters.c.value).where(counters.c.name == TAGS_DELETED))
-            ).scalar() or 0
+            deleted = await counters.value(conn, counters.TAGS_DELETED)
             if not self._marks:  # first look: start from here, with nothing cached from before
                 newest = (await conn.execute(select(func.max(tag_history.c.id)))).scalar() or 0
                 self.metadata.forget_all_tags()

@@ -18,16 +18,14 @@ from typing import cast
 from sqlalchemy import Table, delete, exists, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from registry import gc_sql
+from registry import counters, gc_sql
 from registry.digests import parse_digest
-from registry.sql import dialect_insert, write_transaction
+from registry.sql import write_transaction
 from registry.storage import BlobStore
 from registry.tables import (
-    COLLECTED,
     Blob,
     Manifest,
     ManifestReference,
-    RegistryCounter,
     Repository,
     RepositoryBlob,
     Tag,
@@ -38,7 +36,6 @@ repositories, blobs, links = (cast(Table, m.__table__) for m in (Repository, Blo
 manifests, references, tags, tag_history = (
     cast(Table, m.__table__) for m in (Manifest, ManifestReference, Tag, TagHistory)
 )
-counters = cast(Table, RegistryCounter.__table__)
 BATCH = 500
 
 
@@ -139,8 +136,7 @@ async def _lock_repository(conn: AsyncConnection, repo_id: int) -> None:
 
 async def _announce(conn: AsyncConnection) -> None:
     """Count this batch, in its own transaction: serving processes watch the counter to drop their caches."""
-    stmt = dialect_insert(conn, counters).values(name=COLLECTED, value=1)
-    await conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"value": counters.c.value + 1}))  # type: ignore[attr-defined]
+    await counters.bump(conn, counters.COLLECTED)
 
 
 async def _sweep_manifests(engine: AsyncEngine, result: Collection, repo_id: int, batch: int) -> None:

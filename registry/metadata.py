@@ -15,20 +15,17 @@ from typing import cast
 from sqlalchemy import DateTime, Table, delete, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import Insert
 
-from registry.counters import count_tag_deletion
+from registry import counters
+from registry.blob_links import link_blob
 from registry.lru import LRU
 from registry.manifests import ParsedManifest
 from registry.reach import REACH_TAGS
-from registry.sql import dialect_insert, insert_ignore, upsert, write_transaction
+from registry.sql import insert_ignore, upsert, write_transaction
 from registry.tables import (
-    COLLECTED,
     Blob,
     Manifest,
     ManifestReference,
-    RegistryCounter,
     Repository,
     RepositoryBlob,
     Tag,
@@ -38,7 +35,7 @@ from registry.tables import (
 
 repositories, blobs, repository_blobs = (cast(Table, m.__table__) for m in (Repository, Blob, RepositoryBlob))
 manifests, references, tags_t = (cast(Table, m.__table__) for m in (Manifest, ManifestReference, Tag))
-tag_history, uploads_t, counters = (cast(Table, m.__table__) for m in (TagHistory, Upload, RegistryCounter))
+tag_history, uploads_t = (cast(Table, m.__table__) for m in (TagHistory, Upload))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,20 +54,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _link(conn: AsyncConnection, source: dict[str, object] | Select[tuple[int, str, datetime]]) -> Insert:
-    """Link a blob to a repository, or refresh the link's time if it exists: a blob pushed or mounted
-    again is young again for garbage collection's grace period."""
-    stmt = dialect_insert(conn, repository_blobs)
-    if isinstance(source, dict):
-        stmt = stmt.values(**source)
-    else:
-        stmt = stmt.from_select(["repository_id", "digest", "created_at"], source)
-    return stmt.on_conflict_do_update(  # type: ignore[attr-defined,no-any-return]
-        index_elements=["repository_id", "digest"],
-        set_={"created_at": stmt.excluded.created_at},  # type: ignore[attr-defined]
-    )
-
-
 class Metadata:
     def __init__(self, engine: AsyncEngine, cache_size: int = 20_000) -> None:
         self.engine = engine
@@ -86,9 +69,8 @@ class Metadata:
     async def drop_if_collected(self) -> bool:
         """Forget cached manifests, blob sizes and reach if garbage collection (in any process) deleted
         something since the last look. One query; the app calls it every few seconds."""
-        stmt = select(counters.c.value).where(counters.c.name == COLLECTED)
         async with self.engine.connect() as conn:
-            collected = (await conn.execute(stmt)).scalar() or 0
+            collected = await counters.value(conn, counters.COLLECTED)
         if collected == self._collected:
             return False
         self._collected = collected
@@ -252,7 +234,9 @@ class Metadata:
                 async with write_transaction(self.engine) as conn:
                     repo_id = await self.repository_id(conn, repository)
                     await conn.execute(insert_ignore(conn, blobs).values(digest=digest, size=size, created_at=_now()))
-                    await conn.execute(_link(conn, {"repository_id": repo_id, "digest": digest, "created_at": _now()}))
+                    await conn.execute(
+                        link_blob(conn, {"repository_id": repo_id, "digest": digest, "created_at": _now()})
+                    )
                     if finished_upload is not None:
                         await conn.execute(delete(uploads_t).where(uploads_t.c.id == finished_upload))
                     if store_commit is not None:
@@ -276,7 +260,7 @@ class Metadata:
                     .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
                     .where(repositories.c.name == source, repository_blobs.c.digest == digest)
                 )
-                linked = await conn.execute(_link(conn, source_link))
+                linked = await conn.execute(link_blob(conn, source_link))
                 if not linked.rowcount:
                     return None
                 size = (await conn.execute(select(blobs.c.size).where(blobs.c.digest == digest))).scalar_one()
@@ -389,7 +373,7 @@ class Metadata:
             repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
             result = await conn.execute(delete(tags_t).where(tags_t.c.repository_id == repo_id, tags_t.c.name == tag))
             if result.rowcount:
-                await count_tag_deletion(conn)
+                await counters.bump(conn, counters.TAGS_DELETED)
         self._by_tag.discard((repository, tag))
         self._touched(repository)
         return bool(result.rowcount)
@@ -407,7 +391,7 @@ class Metadata:
                 return False
             untagged = await conn.execute(delete(tags_t).where(tags_t.c.manifest_id == manifest_id))
             if untagged.rowcount:
-                await count_tag_deletion(conn)
+                await counters.bump(conn, counters.TAGS_DELETED)
             await conn.execute(delete(references).where(references.c.manifest_id == manifest_id))
             await conn.execute(delete(manifests).where(manifests.c.id == manifest_id))
         self._touched(repository)

@@ -27,7 +27,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 DIGEST_LENGTH = 135  # "sha512:" + 128 hex
-COLLECTED = "collected"  # the RegistryCounter bumped by every garbage collection batch that deletes
 
 
 class RegistryBase(DeclarativeBase):

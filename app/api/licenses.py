@@ -45,21 +45,10 @@ class LicensePatch(msgspec.Struct, forbid_unknown_fields=True):
 def license_json(lic: License, grants: list[GrantInput]) -> dict[str, Any]:
     return {
         "id": lic.id,
-        "customer_id": lic.customer_id,
-        "name": lic.name,
-        "notes": lic.notes,
-        "status": lic.status,
-        "valid_from": services.iso(lic.valid_from),
-        "valid_until": services.iso(lic.valid_until),
-        "grace_days": lic.grace_days,
-        "grants": [{"repository": g.repository, "tags": g.tags} for g in grants],
+        **services.license_snapshot(lic, grants),
         "created_at": services.iso(lic.created_at),
         "updated_at": services.iso(lic.updated_at),
     }
-
-
-def _snapshot(lic: License, grants: list[GrantInput]) -> dict[str, Any]:
-    return services.license_snapshot(lic, grants)
 
 
 def _grants(data: list[GrantIn], vendor_slug: str) -> list[GrantInput]:
@@ -99,7 +88,7 @@ class LicenseController(Controller):
         session.add(lic)
         await session.flush()
         await services.replace_grants(session, lic.id, grants)
-        caller.record(session, "license.create", "license", lic.id, after=_snapshot(lic, grants))
+        caller.record(session, "license.create", "license", lic.id, after=services.license_snapshot(lic, grants))
         await session.commit()
         await session.refresh(lic)
         forget()
@@ -142,7 +131,7 @@ class LicenseController(Controller):
         caller.require(Permission.MANAGE_CUSTOMERS)
         lic = await services.license_(session, caller.vendor_id, license_id)
         current = (await services.grants_of(session, [lic.id]))[lic.id]
-        before = _snapshot(lic, current)
+        before = services.license_snapshot(lic, current)
         changes = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not msgspec.UNSET}
         if "name" in changes and not changes["name"].strip():
             raise services.Invalid("name", "a license needs a name")
@@ -162,7 +151,7 @@ class LicenseController(Controller):
         lic.updated_at = services.utcnow()
         if grants is not None:
             await services.replace_grants(session, lic.id, grants)
-        after = _snapshot(lic, grants if grants is not None else current)
+        after = services.license_snapshot(lic, grants if grants is not None else current)
         caller.record(session, "license.update", "license", lic.id, before=before, after=after)
         await session.commit()
         forget()
@@ -178,7 +167,7 @@ class LicenseController(Controller):
     ) -> None:
         caller.require(Permission.MANAGE_CUSTOMERS)
         lic = await services.license_(session, caller.vendor_id, license_id)
-        before = _snapshot(lic, (await services.grants_of(session, [lic.id]))[lic.id])
+        before = services.license_snapshot(lic, (await services.grants_of(session, [lic.id]))[lic.id])
         caller.record(session, "license.delete", "license", lic.id, before=before)
         await session.delete(lic)
         await session.commit()

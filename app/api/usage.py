@@ -13,8 +13,6 @@ from app.api.common import Caller, Session
 from app.roles import Permission
 from app.usage import GroupBy, usage_query
 
-__all__ = ["UsageController", "usage_query"]
-
 
 def _key(group_by: GroupBy, value: Any) -> Any:
     if group_by == "day":

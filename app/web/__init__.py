@@ -19,11 +19,11 @@ from app.mail import build_mailer
 from app.settings import Settings
 from app.web.account import AccountController
 from app.web.context import WebContext
-from app.web.errors import error_page
+from app.web.errors import MACHINE_PREFIXES, error_page
 from app.web.sessions import SESSION_COOKIE, SESSION_STORE, DatabaseSessionConfig, DatabaseSessionStore
 
-# Bearer-token clients: no cookies, no CSRF, no session lookups on the registry's hot path.
-NO_BROWSER_STATE = ["^/v2", "^/token", "^/api", "^/static", "^/healthz", "^/readyz", "^/metrics"]
+# Bearer-token clients and probes: no cookies, no CSRF, no session lookups on the registry's hot path.
+NO_BROWSER_STATE = [f"^{prefix}" for prefix in MACHINE_PREFIXES]
 SESSION_SECONDS = 7 * 86400
 
 

@@ -15,6 +15,7 @@ from app.web.pages import DEFAULT_ACCENT, Brand
 from app.web.users import SignInRequired
 
 log = logging.getLogger(__name__)
+# Paths machines call: JSON errors here, and (app/web) no browser session or CSRF.
 MACHINE_PREFIXES = ("/v2", "/token", "/api", "/static", "/healthz", "/readyz", "/metrics")
 MESSAGES = {
     400: ("That request was not understood", "Please go back and check what you entered."),

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from app.api.audit_log import COLUMNS
+from app.admin_log import COLUMNS
 
 
 async def test_changes_are_logged_with_before_and_after(wharf):

@@ -17,7 +17,7 @@ from typing import IO
 import httpx
 
 from registry.storage.s3 import S3Options
-from tests.support.server import free_port
+from tests.support.server import free_port, stop_process
 
 RCLONE = Path(sys.executable).parent / "rclone"
 ACCESS_KEY = "wharf-test-access"
@@ -62,12 +62,7 @@ class S3Server:
         }
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop_process(self.process)
         self.log.close()
 
 
