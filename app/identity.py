@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.models import Membership, Organization, Token, User
+from registry.sql import WRITE
 
 TOKEN_PREFIXES = {"api": "wharf_api_", "push": "wharf_push_", "pull": "wharf_pull_"}
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -62,7 +63,8 @@ async def bootstrap_vendor(engine: AsyncEngine, slug: str, email: str, password:
         raise BootstrapError(f"{email!r} is not an email address")
     if len(password) < 8:
         raise BootstrapError("the password must have at least 8 characters")
-    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+    # a write transaction from the start (BEGIN IMMEDIATE on SQLite): it queues behind a running server's writes
+    async with AsyncSession(engine.execution_options(**WRITE), expire_on_commit=False) as session, session.begin():
         taken = await session.scalar(
             select(Organization.id).where(Organization.kind == "vendor", Organization.slug == slug)
         )
