@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from registry.digests import parse_digest
 from registry.errors import RegistryError
+from registry.strict_json import MAX_DEPTH, DuplicateKey, loads_strict, nesting_exceeds
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -85,9 +85,13 @@ def parse_manifest(content: bytes, content_type: str | None) -> ParsedManifest:
     """Validate manifest bytes against their declared media type; raise MANIFEST_INVALID if wrong."""
     if len(content) > MAX_MANIFEST_SIZE:
         raise RegistryError("MANIFEST_TOO_LARGE", f"manifest exceeds {MAX_MANIFEST_SIZE} bytes", status=413)
+    if nesting_exceeds(content):
+        raise _invalid(f"manifest is nested deeper than {MAX_DEPTH} levels")
     try:
-        doc = json.loads(content)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = loads_strict(content)
+    except DuplicateKey as exc:  # readers disagree on which one wins: no manifest may mean two things
+        raise _invalid(f"manifest has a {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _invalid(f"manifest is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise _invalid("manifest is not a JSON object")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 
 from registry.digests import Digest
@@ -54,7 +54,7 @@ class Uploads:
     ) -> int:
         async with self._lock(upload_id):
             size = await self.size(repository, upload_id)
-            _check_range(repository, upload_id, size, content_range)
+            chunks = _check_range(repository, upload_id, size, content_range, chunks)
             return await self._append(upload_id, size, chunks)
 
     async def _append(self, upload_id: str, size: int, chunks: AsyncIterable[bytes]) -> int:
@@ -85,8 +85,8 @@ class Uploads:
         """Append the last chunk, verify `digest`, and make the blob visible in `repository`."""
         async with self._lock(upload_id):
             size = await self.size(repository, upload_id)
-            _check_range(repository, upload_id, size, content_range)
             if chunks is not None:
+                chunks = _check_range(repository, upload_id, size, content_range, chunks)
                 size = await self._append(upload_id, size, chunks)
             try:
                 actual = await self._digest_of(upload_id, size, digest.algorithm)
@@ -137,18 +137,34 @@ class Uploads:
         return self._locks.setdefault(upload_id, asyncio.Lock())
 
 
-def _check_range(repository: str, upload_id: str, size: int, content_range: str | None) -> None:
-    """A chunk must start where the upload ends; otherwise 416 with the range the server holds."""
+def _check_range(
+    repository: str, upload_id: str, size: int, content_range: str | None, chunks: AsyncIterable[bytes]
+) -> AsyncIterable[bytes]:
+    """A chunk must start where the upload ends and hold exactly the bytes its range names; otherwise
+    416 with the range the server holds (a chunk cut short or overlong is dropped as it streams)."""
     if content_range is None:
-        return
-    start, _end = parse_content_range(content_range)
+        return chunks
+    start, end = parse_content_range(content_range)
     if start != size:
-        raise RegistryError(
-            "RANGE_INVALID",
-            f"chunk starts at {start} but the upload holds {size} bytes",
-            status=416,
-            headers=upload_headers(repository, upload_id, size),
-        )
+        raise _range_invalid(repository, upload_id, size, f"chunk starts at {start} but the upload holds {size} bytes")
+    length = end - start + 1
+    message = f"Content-Range {content_range.strip()} names {length} bytes but the body holds another number"
+    return _exactly(chunks, length, _range_invalid(repository, upload_id, size, message))
+
+
+async def _exactly(chunks: AsyncIterable[bytes], length: int, mismatch: RegistryError) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > length:
+            raise mismatch
+        yield chunk
+    if seen != length:
+        raise mismatch
+
+
+def _range_invalid(repository: str, upload_id: str, size: int, message: str) -> RegistryError:
+    return RegistryError("RANGE_INVALID", message, status=416, headers=upload_headers(repository, upload_id, size))
 
 
 def upload_headers(repository: str, upload_id: str, size: int) -> dict[str, str]:

@@ -130,3 +130,31 @@ def test_non_distributable_layers_need_not_be_pushed():
     parsed = parse_manifest(json.dumps(doc).encode(), OCI_MANIFEST)
     assert foreign["digest"] not in parsed.blobs and docker_foreign["digest"] not in parsed.blobs
     assert len(parsed.blobs) == 2  # config and the ordinary layer still must exist
+
+
+def test_duplicate_keys_are_refused_wherever_they_are():
+    """Parsers disagree on which of two equal keys wins; a manifest that other tools may read differently is invalid."""
+    img = image("dup")
+    text = img.manifest.decode()
+    top = text.replace('"schemaVersion": 2', '"schemaVersion": 2, "schemaVersion": 2', 1)
+    nested = text.replace('"size": ', '"size": 1, "size": ', 1)
+    for body in (top, nested):
+        assert body != text
+        with pytest.raises(RegistryError) as exc:
+            parse_manifest(body.encode(), OCI_MANIFEST)
+        assert exc.value.code == "MANIFEST_INVALID" and "duplicate key" in exc.value.message
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deep_nesting_is_invalid_not_a_crash(depth):
+    doc = json.loads(image("deep").manifest)
+    body = json.dumps(doc)[:-1] + ', "annotations": {"x": ' + "[" * depth + "]" * depth + "}}"
+    with pytest.raises(RegistryError) as exc:
+        parse_manifest(body.encode(), OCI_MANIFEST)
+    assert exc.value.code == "MANIFEST_INVALID" and "nested deeper than" in exc.value.message
+
+
+def test_ordinary_nesting_and_brackets_inside_strings_are_fine():
+    doc = json.loads(image("brackets").manifest)
+    doc["annotations"] = {"org.example.note": "[[[[{{{{" * 40 + '\\"]]'}
+    parse_manifest(json.dumps(doc).encode(), OCI_MANIFEST)

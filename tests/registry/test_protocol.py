@@ -582,3 +582,34 @@ async def test_several_accept_header_lines_are_combined(wharf):
     headers = [("Authorization", wharf.auth["Authorization"]), ("Accept", OCI_INDEX), ("Accept", OCI_MANIFEST)]
     r = await wharf.client.get(f"/v2/{repo}/manifests/v1", headers=headers)
     assert r.status_code == 200 and r.content == img.manifest
+
+
+async def test_a_chunk_whose_length_disagrees_with_its_content_range_is_refused(wharf):
+    """PATCH and PUT: `Content-Range: 0-9` with 5 or 15 bytes is a 416, and nothing of it is kept."""
+    repo, data = wharf.repo(), b"0123456789abcdef"
+    r = await wharf.client.post(f"/v2/{repo}/blobs/uploads/", headers=wharf.auth)
+    location = r.headers["location"]
+    for body in (data[:5], data[:15]):
+        r = await wharf.client.patch(location, content=body, headers={**wharf.auth, "Content-Range": "0-9"})
+        assert r.status_code == 416 and error_code(r) == "RANGE_INVALID", (len(body), r.text)
+    r = await wharf.client.get(location, headers=wharf.auth)
+    assert r.status_code == 204 and r.headers["range"] == "0-0" and r.headers["docker-upload-uuid"]
+    r = await wharf.client.patch(location, content=data[:10], headers={**wharf.auth, "Content-Range": "0-9"})
+    assert r.status_code == 202 and r.headers["range"] == "0-9"
+    r = await wharf.client.put(
+        location, params={"digest": sha256(data)}, content=data[10:], headers={**wharf.auth, "Content-Range": "10-20"}
+    )
+    assert r.status_code == 416 and error_code(r) == "RANGE_INVALID"
+    r = await wharf.client.put(
+        location, params={"digest": sha256(data)}, content=data[10:], headers={**wharf.auth, "Content-Range": "10-15"}
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_a_deeply_nested_manifest_is_invalid(wharf):
+    repo = wharf.repo()
+    body = b'{"schemaVersion": 2, "annotations": {"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
+    r = await wharf.client.put(
+        f"/v2/{repo}/manifests/deep", content=body, headers={**wharf.auth, "Content-Type": OCI_MANIFEST}
+    )
+    assert r.status_code == 400 and error_code(r) == "MANIFEST_INVALID", r.text
