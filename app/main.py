@@ -25,6 +25,7 @@ from app.audit.rollup import roll_up_pending
 from app.audit.spool import Spool
 from app.audit.writer import SpoolWriter, WriterThread
 from app.blob_stores import build_blob_store
+from app.body_limits import BodyLimits
 from app.health import build_health_router
 from app.http_metrics import RequestMetrics, build_metrics_router
 from app.logging import litestar_logging, unexpected_error_logger
@@ -158,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             build_metrics_router(metrics, settings.observability.metrics_token),
         ],
         lifespan=[lifespan],
-        middleware=web.middleware,
+        middleware=[BodyLimits, *web.middleware],  # bodies bounded before sessions, CSRF or a handler
         csrf_config=web.csrf,
         stores=web.stores,
         exception_handlers=web.exception_handlers,

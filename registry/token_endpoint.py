@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.exceptions import HTTPException
 
 from registry.access import Authenticator, basic_password
 from registry.auth import Principal, Scope, parse_scopes
@@ -86,6 +87,7 @@ def build_token_router(auth: Authenticator) -> Router:
         route_handlers=[token_get, token_post],
         exception_handlers={
             RegistryError: registry_error_response,
+            HTTPException: registry_error_response,  # e.g. a form too large: OCI errors here too
             **dict.fromkeys(UNAVAILABLE, registry_error_response),
         },
         include_in_schema=False,

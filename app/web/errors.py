@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_exception_response
 from litestar.response import Redirect, Template
 
+from app.body_limits import BodyRefused
 from app.web.pages import DEFAULT_ACCENT, Brand
 from app.web.users import SignInRequired
 
@@ -22,6 +23,7 @@ MESSAGES = {
     403: ("You may not do that", "Your account does not allow this action."),
     404: ("Page not found", "There is nothing here, or you may not see it. Check the address, or go back home."),
     405: ("Page not found", "There is nothing here. Check the address, or go back home."),
+    413: ("That form is too large", "Please go back and shorten what you entered."),
     429: ("Too many requests", "Please wait a moment and try again."),
     500: ("Something went wrong on our side", "The error was logged. Please try again in a moment."),
 }
@@ -40,6 +42,8 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     title, detail = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
     if status == 403 and "csrf" in str(getattr(exc, "detail", "")).lower():
         title, detail = CSRF_PROBLEM
+    if isinstance(exc, BodyRefused):
+        detail = f"{exc.detail[0].upper()}{exc.detail[1:]}. {detail}"
     user = request.state.get("web_user")
     brands = request.app.state.web.brands
     brand = brands.get(user.vendor_id if user else None) or Brand("Wharf", None, DEFAULT_ACCENT, None)

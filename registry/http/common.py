@@ -105,7 +105,7 @@ def registry_error_response(request: Req, exc: Exception) -> Response[Any]:
     elif isinstance(exc, HTTPException) and exc.status_code == 405:
         error = RegistryError("UNSUPPORTED", "method not allowed")
     elif isinstance(exc, HTTPException) and exc.status_code == 413:
-        error = RegistryError("SIZE_INVALID", "request body too large", status=413)
+        error = RegistryError("SIZE_INVALID", str(exc.detail or "request body too large"), status=413)
     elif isinstance(exc, HTTPException) and exc.status_code < 500:
         error = RegistryError("UNSUPPORTED", str(exc.detail), status=exc.status_code)
     elif isinstance(exc, UNAVAILABLE):
