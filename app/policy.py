@@ -167,20 +167,16 @@ class WharfPolicy:
     def restricts_tags(self, principal: Principal) -> bool:
         return principal.attributes["org_kind"] != "vendor"
 
-    async def decide_tags(self, principal: Principal, repository: str, tags: frozenset[str]) -> Decision:
+    async def decide_tags(self, principal: Principal, repository: str, tags: frozenset[str], *, asked: str) -> Decision:
         if not self.restricts_tags(principal):
             return ALLOWED
         licenses = await self.customer_licenses(int(principal.attributes["org_id"]))
-        now = datetime.now(UTC)
-        denial: licensing.Denied | None = None
-        for tag in sorted(tags):
-            result = licensing.decide(licenses, repository, tag, now, warn_days=self.warn_days)
-            if isinstance(result, licensing.Allowed):
-                return Decision(True, warning=result.warning, license=result.license_id)
-            denial = denial or result
-        if denial is None:
-            return Decision(False, reason="this content is not reachable from any tag your licenses cover")
-        return Decision(False, reason=denial.reason)
+        result = licensing.decide_reachable(
+            licenses, repository, sorted(tags), datetime.now(UTC), asked=asked, warn_days=self.warn_days
+        )
+        if isinstance(result, licensing.Allowed):
+            return Decision(True, warning=result.warning, license=result.license_id)
+        return Decision(False, reason=result.reason)
 
     async def readable_tags(self, principal: Principal, repository: str, tags: list[str]) -> list[str]:
         if not self.restricts_tags(principal):

@@ -132,11 +132,11 @@ def policy_figures(customer: list[licensing.License], repo: str, sample: list[st
 
         async def one_tag(calls: int) -> None:
             for _ in range(calls):
-                await policy.decide_tags(principal, repo, frozenset({next(loop_tags)}))
+                await policy.decide_tags(principal, repo, frozenset({next(loop_tags)}), asked="tag")
 
         async def three_denied(calls: int) -> None:
             for _ in range(calls):
-                await policy.decide_tags(principal, repo, next(loop_digest))
+                await policy.decide_tags(principal, repo, next(loop_digest), asked="digest")
 
         async def tags_list() -> None:
             await policy.readable_tags(principal, repo, sample)

@@ -1,4 +1,5 @@
-"""Pull decisions over the union of a customer's licenses: `decide`, `repository_visible`, `allowed_tags`."""
+"""Pull decisions over the union of a customer's licenses: `decide`, `decide_reachable`, `repository_visible`,
+`allowed_tags`."""
 
 from __future__ import annotations
 
@@ -51,8 +52,23 @@ def decide(
     comes from a license naming the repository: first one that lapsed but would cover the tag, then the
     in-force ones that do not cover the tag, then any lapsed one; else "no license covers repository ...".
     """
+    return decide_reachable(licenses, repository, (tag,), now, asked=f"tag {tag}", warn_days=warn_days)
+
+
+def decide_reachable(
+    licenses: Iterable[License],
+    repository: str,
+    tags: Iterable[str],
+    now: datetime,
+    *,
+    asked: str,
+    warn_days: int = DEFAULT_WARN_DAYS,
+) -> Decision:
+    """May content reachable from any of `tags` be pulled? Decided as `decide` does for one tag, but a denial
+    names only `asked` (what the caller asked for, e.g. "digest sha256:…"), never one of the tags, which
+    the caller may not be allowed to see."""
     _require_aware(now)
-    version = parse_tag_version(tag)
+    versions = [(tag, parse_tag_version(tag)) for tag in tags]
     allowing: License | None = None
     lapsed_with_tag: list[License] = []
     in_force_without_tag: list[License] = []
@@ -61,7 +77,7 @@ def decide(
         grants = [grant for grant in license.grants if grant.covers_repository(repository)]
         if not grants:
             continue
-        covers_tag = any(grant.allows_tag(tag, version) for grant in grants)
+        covers_tag = any(grant.allows_tag(tag, version) for tag, version in versions for grant in grants)
         if license.in_force(now):
             if not covers_tag:
                 in_force_without_tag.append(license)
@@ -74,7 +90,7 @@ def decide(
     if lapsed_with_tag:
         return Denied(lapse_reason(lapsed_with_tag[0], now), repository_licensed=True)
     if in_force_without_tag:
-        return Denied(f"tag {tag} is not covered by {_license_names(in_force_without_tag)}", repository_licensed=True)
+        return Denied(f"{asked} is not covered by {_license_names(in_force_without_tag)}", repository_licensed=True)
     if lapsed_without_tag:
         return Denied(lapse_reason(lapsed_without_tag[0], now), repository_licensed=True)
     return Denied(f"no license covers repository {repository}")

@@ -81,8 +81,9 @@ class AccessPolicy(Protocol):
         """False when the principal reads every tag of a repository it may pull (vendor staff)."""
         ...
 
-    async def decide_tags(self, principal: Principal, repository: str, tags: frozenset[str]) -> Decision:
-        """Allowed if content reachable from any of `tags` may be read; else the plain-words reason."""
+    async def decide_tags(self, principal: Principal, repository: str, tags: frozenset[str], *, asked: str) -> Decision:
+        """Allowed if content reachable from any of `tags` may be read; else the plain-words reason, which
+        names `asked` (what the caller asked for: "tag 1.0", "digest sha256:…") and none of `tags`."""
         ...
 
     async def readable_tags(self, principal: Principal, repository: str, tags: list[str]) -> list[str]:

@@ -13,15 +13,15 @@ async def tag_decision(reg: Registry, caller: Caller, repository: str, tag: str)
     policy = reg.auth.policy
     if not policy.restricts_tags(caller.principal):
         return ALLOWED
-    return await policy.decide_tags(caller.principal, repository, frozenset({tag}))
+    return await policy.decide_tags(caller.principal, repository, frozenset({tag}), asked=f"tag {tag}")
 
 
 async def digest_decision(reg: Registry, caller: Caller, repository: str, digest: str) -> Decision:
     policy = reg.auth.policy
     if not policy.restricts_tags(caller.principal):
         return ALLOWED
-    tags = await reg.metadata.reach_tags(repository, digest)
-    return await policy.decide_tags(caller.principal, repository, tags)
+    tags = await reg.metadata.reach_tags(repository, digest)  # the caller may not see them all: never named
+    return await policy.decide_tags(caller.principal, repository, tags, asked=f"digest {digest}")
 
 
 def enforce(reg: Registry, request: Req, caller: Caller, decision: Decision, repository: str, reference: str) -> None:

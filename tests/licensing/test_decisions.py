@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from licensing import Allowed, Denied, allowed_tags, decide, repository_visible
+from licensing import Allowed, Denied, allowed_tags, decide, decide_reachable, repository_visible
 from tests.licensing.factories import NOW, days, make_license
 
 APP_1X = (("acme/app", ("^1",)),)
@@ -219,3 +219,21 @@ def test_the_decision_does_not_depend_on_license_order_when_allowed(licenses, re
     assert bool(forward) == bool(backward)
     if forward and backward:
         assert (forward.warning is None) == (backward.warning is None)
+
+
+def test_content_asked_for_by_digest_is_denied_naming_the_digest_never_a_tag():
+    """The tags reaching a digest are the registry's secret: a customer may not list an uncovered one."""
+    licenses = [make_license("Current", APP_1X)]
+    digest = "digest sha256:" + "a" * 64
+    result = decide_reachable(licenses, "acme/app", ["2.1.0", "3.0.0"], NOW, asked=digest)
+    assert result == Denied(f"{digest} is not covered by license 'Current'", repository_licensed=True)
+    untagged = decide_reachable(licenses, "acme/app", [], NOW, asked=digest)
+    assert untagged == result  # a dangling digest answers exactly like one under an uncovered tag
+    assert decide_reachable(licenses, "acme/app", ["3.0.0", "1.2.0"], NOW, asked=digest) == Allowed(
+        "lic-current", "Current"
+    )
+    lapsed = [make_license("Old", APP_1X, **EXPIRED)]
+    assert decide_reachable(lapsed, "acme/app", ["1.0.0"], NOW, asked=digest).reason == (  # type: ignore[union-attr]
+        "license 'Old' expired on 2026-08-01"
+    )
+    assert decide_reachable([], "acme/app", ["1.0.0"], NOW, asked=digest) == decide([], "acme/app", "1.0.0", NOW)

@@ -73,7 +73,7 @@ from tests.scenarios.licensed_world import (
     skopeo_copy,
 )
 from tests.support import postgres
-from tests.support.oci import OCI_INDEX, OCI_MANIFEST, image, sha256
+from tests.support.oci import OCI_INDEX, OCI_MANIFEST, image, index, sha256
 from tests.support.server import start_server
 
 pytestmark = pytest.mark.clients
@@ -205,7 +205,28 @@ def test_v2_by_digest_blob_and_signature_is_denied(world: World, globex: Custome
         r = c.get(path)
         assert r.status_code == 403, (path, r.status_code, r.text)
         assert error(r)["code"] == "DENIED", path
-        assert "Globex Prod" in error(r)["message"] and "v2.0.0" in error(r)["message"], (path, r.text)
+        # the denial names what was asked for, never the tag v2.0.0 the customer cannot list
+        digest = path.rsplit("/", 1)[1]
+        assert error(r)["message"] == f"digest {digest} is not covered by license 'Globex Prod'", (path, r.text)
+
+
+def test_a_denial_by_digest_names_no_tag_the_customer_cannot_list(world: World) -> None:
+    """A customer licensed for 1.x asks by digest for a child of the index tagged 2.1.0 (a tag it cannot
+    list): the denial names the digest asked for, never the tag."""
+    repo = f"acme/hidden-{uuid.uuid4().hex[:8]}"
+    child = image(f"hidden-child-{uuid.uuid4().hex[:6]}", "s390x")
+    world.push_image(repo, child)
+    world.push_image(repo, image("hidden-v1"), "1.0.0")
+    world.put_manifest(repo, "2.1.0", index([(child, "s390x")]), OCI_INDEX)
+    initech = world.customer("Initech", [{"repository": repo, "tags": [">=1.0.0 <2.0.0"]}])
+    assert initech.http.get(f"/v2/{repo}/tags/list").json()["tags"] == ["1.0.0"]
+    for path in (f"/v2/{repo}/manifests/{child.digest}", f"/v2/{repo}/blobs/{sha256(child.layers[0])}"):
+        r = initech.http.get(path)
+        assert r.status_code == 403, (path, r.status_code)
+        asked = path.rsplit("/", 1)[1]
+        assert error(r)["message"] == f"digest {asked} is not covered by license '{initech.license['name']}'"
+        assert "2.1.0" not in r.text and "2.1.0" not in str(r.headers)
+        assert initech.http.head(path).status_code == 403
 
 
 def test_licensed_content_is_readable_by_digest_too(world: World, globex: Customer) -> None:
