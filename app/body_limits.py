@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.exceptions import ClientException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from registry.strict_json import MAX_DEPTH, nesting_exceeds
 
@@ -52,11 +52,12 @@ class BodyLimits:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = limit_for(scope["path"]) if scope["type"] == "http" else None
-        if limit is None or scope["method"] in WITHOUT_BODY:
+        request: dict[str, Any] = scope  # type: ignore[assignment]
+        limit = limit_for(request["path"]) if request["type"] == "http" else None
+        if limit is None or request["method"] in WITHOUT_BODY:
             await self.app(scope, receive, send)
             return
-        headers = {name: value for name, value in scope["headers"] if name in (b"content-length", b"content-type")}
+        headers = {name: value for name, value in request["headers"] if name in (b"content-length", b"content-type")}
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit.max_bytes:
             raise too_large(limit)
@@ -64,7 +65,7 @@ class BodyLimits:
         check_body(body, headers.get(b"content-type", b"").decode("latin-1"), limit)
         replayed = False
 
-        async def replay() -> Message:
+        async def replay() -> Any:
             nonlocal replayed
             if replayed:
                 return await receive()

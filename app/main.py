@@ -14,6 +14,7 @@ import anyio.to_thread
 from joserfc.jwk import ECKey
 from litestar import Litestar
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -159,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             build_metrics_router(metrics, settings.observability.metrics_token),
         ],
         lifespan=[lifespan],
-        middleware=[BodyLimits, *web.middleware],  # bodies bounded before sessions, CSRF or a handler
+        middleware=[DefineMiddleware(BodyLimits), *web.middleware],  # bodies bounded before sessions, CSRF or a handler
         csrf_config=web.csrf,
         stores=web.stores,
         exception_handlers=web.exception_handlers,

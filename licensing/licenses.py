@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from licensing.errors import InvalidLicense
@@ -11,6 +11,7 @@ from licensing.grants import Grant
 
 LicenseStatus = Literal["active", "suspended"]
 LicenseState = Literal["in_force", "suspended", "not_yet_valid", "expired"]
+END_OF_CALENDAR = datetime.max.replace(tzinfo=UTC)
 
 
 def is_aware(moment: datetime) -> bool:
@@ -41,7 +42,7 @@ class License:
             raise InvalidLicense("validity dates must carry a timezone")
         if self.valid_from is not None and self.valid_until is not None and self.valid_until <= self.valid_from:
             raise InvalidLicense("the license must end after it starts")
-        ends = None if self.valid_until is None else self.valid_until + timedelta(days=self.grace_days)
+        ends = None if self.valid_until is None else plus_days(self.valid_until, self.grace_days)
         object.__setattr__(self, "access_ends", ends)
 
     def state(self, now: datetime) -> LicenseState:
@@ -64,3 +65,11 @@ class License:
     def covers_repository(self, repository: str) -> bool:
         """Whether some grant's pattern matches the repository, whatever the license's state."""
         return any(grant.covers_repository(repository) for grant in self.grants)
+
+
+def plus_days(moment: datetime, days: int) -> datetime:
+    """`moment` plus `days`, or the last moment of the calendar when that lies past the year 9999."""
+    try:
+        return moment + timedelta(days=days)
+    except OverflowError:
+        return END_OF_CALENDAR

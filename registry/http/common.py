@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError)
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
 MAX_PAGE = 10_000
+_PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 
 
 @dataclass
@@ -74,6 +76,13 @@ def _trusted(address: str, trusted: tuple[IPv4Network | IPv6Network, ...]) -> bo
     except ValueError:
         return False
     return any(ip in network for network in trusted)
+
+
+def header_text(text: str) -> str:
+    """Text for a quoted header value (a license name in a Warning): printable ASCII as it is, `"` and `\\`
+    backslash-escaped; anything else (non-ASCII, CR, LF and other controls, and `%` itself) percent-encoded
+    as UTF-8. Latin-1 cannot carry most names, and a line break would end the header."""
+    return quote(text, safe=_PRINTABLE).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def route_of(rest: str) -> Route:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from registry.access import Caller
 from registry.auth import ALLOWED, Decision
 from registry.errors import RegistryError
-from registry.http.common import Registry, Req
+from registry.http.common import Registry, Req, header_text
 
 
 async def tag_decision(reg: Registry, caller: Caller, repository: str, tag: str) -> Decision:
@@ -36,7 +36,7 @@ def enforce(reg: Registry, request: Req, caller: Caller, decision: Decision, rep
 def warning_headers(decision: Decision) -> dict[str, str]:
     if not decision.warning:
         return {}
-    return {"Warning": '299 - "' + decision.warning.replace('"', "'") + '"'}
+    return {"Warning": f'299 - "{header_text(decision.warning)}"'}
 
 
 async def readable_tags(

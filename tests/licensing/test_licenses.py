@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -89,3 +89,18 @@ def test_licenses_are_frozen_values():
     with pytest.raises(AttributeError):
         license.name = "other"  # type: ignore[misc]
     assert license == make_license()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"valid_until": datetime(9999, 12, 31, tzinfo=UTC), "grace_days": 30},
+        {"valid_until": END, "grace_days": 1_000_000_000},
+        {"valid_until": datetime.max.replace(tzinfo=timezone(timedelta(hours=-5))), "grace_days": 1},
+    ],
+)
+def test_an_end_past_the_calendar_means_access_without_end(fields):
+    """Grace days past year 9999 cannot overflow: access ends at the end of the calendar."""
+    license = make_license(**fields)
+    assert license.access_ends is not None and license.access_ends.year == 9999
+    assert license.state(NOW) == "in_force" and license.in_force(datetime.max.replace(tzinfo=UTC) - days(1))
