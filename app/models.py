@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registry.tables import NAMING
+from registry.tables import NAMING, NEVER_REUSED
 
 
 class Base(DeclarativeBase):
@@ -43,7 +43,7 @@ class Organization(Base):
     logo_url: Mapped[str | None] = mapped_column(String(500))
     accent_color: Mapped[str | None] = mapped_column(String(7))  # #rrggbb
     welcome_text: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (UniqueConstraint("vendor_id", "slug"),)
+    __table_args__ = (UniqueConstraint("vendor_id", "slug"), NEVER_REUSED)
 
 
 class User(Base):
@@ -53,6 +53,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = _created()
+    __table_args__ = (NEVER_REUSED,)
 
 
 class Membership(Base):
@@ -79,6 +80,7 @@ class Token(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (NEVER_REUSED,)
 
 
 class SigningKey(Base):
@@ -103,6 +105,7 @@ class License(Base):
     grace_days: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+    __table_args__ = (NEVER_REUSED,)
 
 
 class LicenseGrant(Base):
@@ -123,6 +126,7 @@ class Invitation(Base):
     created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (NEVER_REUSED,)
 
 
 class DownloadEvent(Base):
@@ -217,3 +221,14 @@ class PasswordReset(Base):
     created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ThrottleCounter(Base):
+    """Sign-in failures or reset requests under one key (account, address, or both) in a fixed window, and
+    the lock they led to: in the database, so every node and a restart see the same counts."""
+
+    __tablename__ = "throttle_counters"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)  # e.g. "signin-pair:a@b.test|10.0.0.1"
+    count: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

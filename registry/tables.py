@@ -27,6 +27,9 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 DIGEST_LENGTH = 135  # "sha512:" + 128 hex
+# SQLite otherwise hands a deleted row's id to the next insert; ids that download events, the admin log
+# or a watermark still name must never come back (PostgreSQL sequences never reuse them anyway).
+NEVER_REUSED = {"sqlite_autoincrement": True}
 
 
 class RegistryBase(DeclarativeBase):
@@ -107,7 +110,8 @@ class TagHistory(RegistryBase):
     tag: Mapped[str] = mapped_column(String(128))
     digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
     pushed_at: Mapped[datetime] = _now()
-    __table_args__ = (Index("ix_tag_history_repository_digest", "repository_id", "digest"),)
+    # ids are the change watcher's watermark (registry/changes.py): garbage collection deletes rows
+    __table_args__ = (Index("ix_tag_history_repository_digest", "repository_id", "digest"), NEVER_REUSED)
 
 
 class Upload(RegistryBase):
