@@ -40,6 +40,11 @@ def safe_next(target: str | None, default: str) -> str:
     return default
 
 
+def _minutes(seconds: int) -> str:
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
 async def _check_password(password: str, stored: str | None) -> bool:
     return await anyio.to_thread.run_sync(verify_password, password, stored or _DUMMY_HASH)
 
@@ -62,20 +67,19 @@ class AccountController(Controller):
         context = web(request)
         email, password = (data.get("email") or "").strip().lower(), data.get("password") or ""
         target, ip = data.get("next") or "", context.client_ip(request)
-        wait = context.throttle.wait_seconds(email, ip)
+        wait = await context.throttle.wait_seconds(context.engine, email, ip)
         if wait:
-            minutes = (wait + 59) // 60
-            error = f"Too many failed sign-ins. Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again."
+            error = f"Too many failed sign-ins. Please wait {_minutes(wait)} and try again."
             return await render(request, "web/signin.html", status=429, next=target, email=email, error=error)
         async with context.engine.connect() as conn:
             row = (await conn.execute(select(User.id, User.password_hash).where(User.email == email))).first()
         ok = await _check_password(password, row.password_hash if row else None) and row is not None
         user = await load_user(context.engine, row.id, None) if ok and row is not None else None
         if user is None:
-            context.throttle.failed(email, ip)
+            await context.throttle.failed(context.engine, email, ip)
             error = "That email and password do not match an account."
             return await render(request, "web/signin.html", status=400, next=target, email=email, error=error)
-        context.throttle.succeeded(email)
+        await context.throttle.succeeded(context.engine, email, ip)
         old = request.cookies.get(SESSION_COOKIE)
         if old:
             await request.app.stores.get(SESSION_STORE).delete(old)
@@ -90,12 +94,18 @@ class AccountController(Controller):
 
     @get("/password/forgot")
     async def forgot_page(self, request: Req) -> Template:
-        return await render(request, "web/forgot.html", sent=False, email="")
+        return await render(request, "web/forgot.html", sent=False, email="", error=None)
 
     @post("/password/forgot", status_code=200)
     async def forgot(self, request: Req, data: Form) -> Template:
         context = web(request)
-        email = (data.get("email") or "").strip().lower()
+        email, ip = (data.get("email") or "").strip().lower(), context.client_ip(request)
+        # counted by the address typed, so the answer is the same whether an account has it
+        wait = await context.throttle.reset_wait_seconds(context.engine, email, ip)
+        if wait:
+            error = f"Too many reset requests. Please wait {_minutes(wait)} and try again."
+            return await render(request, "web/forgot.html", status=429, sent=False, email="", error=error)
+        await context.throttle.reset_requested(context.engine, email, ip)
         mail = None
         async with context.session() as session:
             created = await resets.create_reset(session, email) if "@" in email else None
@@ -108,7 +118,7 @@ class AccountController(Controller):
                 "If you did not ask for this, ignore this mail: your password stays as it is.\n"
             )
             mail = Mail(email, "Reset your password", text)
-        page = await render(request, "web/forgot.html", sent=True, email=email)
+        page = await render(request, "web/forgot.html", sent=True, email=email, error=None)
         if mail is not None:  # sent after the answer, so its timing does not tell whether the account exists
             page.background = BackgroundTask(context.mailer.send, mail)
         return page

@@ -51,25 +51,6 @@ async def test_a_redirect_after_sign_in_stays_on_this_site(wharf):
         assert r.headers["location"] == "/portal/"
 
 
-async def test_five_failures_lock_the_account_and_the_address_for_a_while(wharf):
-    person = await customer_user(wharf, "member")
-    async with Browser(wharf.app) as attacker:
-        await attacker.get("/signin")
-        for _ in range(5):
-            r = await attacker.post("/signin", {"email": person.email, "password": "guess-guess"})
-            assert r.status_code == 400
-        r = await attacker.post("/signin", {"email": person.email, "password": person.password})
-        assert r.status_code == 429 and "Too many failed sign-ins" in r.text and "15 minutes" in r.text
-        other = await customer_user(wharf, "member")  # the same address may not go on with another account
-        r = await attacker.post("/signin", {"email": other.email, "password": other.password})
-        assert r.status_code == 429
-    async with Browser(wharf.app) as owner:  # the account is locked from everywhere
-        r = await owner.sign_in(person.email, person.password)
-        assert r.status_code == 429
-        r = await owner.sign_in(other.email, other.password)
-        assert r.status_code == 303
-
-
 async def test_password_reset_by_mail_is_single_use_and_ends_other_sessions(wharf, smtp_sink):
     person = await customer_user(wharf, "member")
     async with Browser(wharf.app) as old_device, Browser(wharf.app) as browser:
