@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+MAX_USER_AGENT = 512  # characters kept of a client's User-Agent: enough for any real client, bounded storage
+
 
 @dataclass(frozen=True, slots=True)
 class RegistryEvent:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from registry.access import Authenticator, Caller
 from registry.errors import UNAVAILABLE_RETRY_SECONDS, RegistryError
-from registry.events import EventSink, RegistryEvent
+from registry.events import MAX_USER_AGENT, EventSink, RegistryEvent
 from registry.metadata import Metadata
 from registry.names import Route, parse_route
 from registry.storage import BlobStore
@@ -53,7 +53,7 @@ class Registry:
                 subject=caller.principal.subject,
                 actor=caller.principal.attributes,
                 client_ip=client_ip(request, self.trusted_proxies),
-                user_agent=request.headers.get("user-agent"),
+                user_agent=(request.headers.get("user-agent") or "")[:MAX_USER_AGENT] or None,
                 **fields,
             )
         )

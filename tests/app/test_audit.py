@@ -95,3 +95,16 @@ async def test_the_person_behind_a_token_is_recorded(wharf):
     await wharf.app.state.audit_writer.drain()
     (pull,) = await events(wharf, token_id=ids["token"]["id"], action="manifest.get")
     assert pull.user_email == f"dev-{ids['token']['id']}@customer.test"
+
+
+async def test_a_user_agent_is_kept_to_its_first_512_characters(wharf):
+    repo, img = wharf.repo("agents"), image("agents")
+    await push_image(wharf, repo, img, "1.0.0")
+    ids, token = await customer_token(wharf, repo, ["*"])
+    agent = "curl/8 " + "x" * 2_000_000
+    auth = {"Authorization": basic("x", token), "User-Agent": agent}
+    assert (await wharf.client.get(f"/v2/{repo}/manifests/1.0.0", headers=auth)).status_code == 200
+    assert (await wharf.client.get(f"/v2/{repo}/manifests/9.9.9", headers=auth)).status_code == 404
+    await wharf.app.state.audit_writer.drain()
+    (get,) = await events(wharf, customer_id=ids["customer"]["id"], action="manifest.get")
+    assert get.user_agent == agent[:512]
