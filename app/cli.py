@@ -29,6 +29,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Start Wharf (migrations run first unless WHARF_AUTO_MIGRATE=false)."""
     import uvicorn
 
+    from app.http_protocol import BoundedHeadProtocol
+
     for name, value in (("WHARF_HOST", host), ("WHARF_PORT", port), ("WHARF_DATA_DIR", data_dir)):
         if value is not None:
             os.environ[name] = str(value)
@@ -46,7 +48,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         host=settings.server.host,
         port=settings.server.port,
         loop="uvloop",
-        http="httptools",
+        http=BoundedHeadProtocol,  # httptools, with request heads capped at 64 KiB (431 past that)
         access_log=False,  # the reverse proxy keeps access logs; /metrics counts requests
         log_config=log_config,
         log_level=level,
