@@ -16,12 +16,12 @@ from litestar import Litestar
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from app import db
 from app.api import build_api_router
+from app.api_docs import LocalSwaggerUI
 from app.audit.rollup import roll_up_pending
 from app.audit.spool import Spool
 from app.audit.writer import SpoolWriter, WriterThread
@@ -35,6 +35,7 @@ from app.policy import WharfPolicy
 from app.services import Invalid, NotFound
 from app.settings import Settings
 from app.web import build_web
+from app.web.headers import SecurityHeaders
 from portal_customer import customer_portal
 from portal_vendor import vendor_router
 from registry.access import Authenticator
@@ -165,15 +166,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=web.stores,
         exception_handlers=web.exception_handlers,
         openapi_config=OpenAPIConfig(
-            title="Wharf automation API", version="1", path="/api/schema", render_plugins=[SwaggerRenderPlugin()]
+            title="Wharf automation API", version="1", path="/api/schema", render_plugins=[LocalSwaggerUI()]
         ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         debug=False,
         logging_config=litestar_logging(),
         after_exception=[unexpected_error_logger((HTTPException, RegistryError, NotFound, Invalid))],
     )
-    # Outermost, so unrouted requests (404s) are counted too.
-    app.asgi_handler = RequestMetrics(app.asgi_handler, metrics)  # type: ignore[assignment]
+    # Outermost, so unrouted requests (404s) are counted too, and unrouted pages carry the security headers.
+    app.asgi_handler = RequestMetrics(SecurityHeaders(app.asgi_handler), metrics)  # type: ignore[assignment,arg-type]
     app.state.metrics = metrics
     app.state.settings = settings
     app.state.registry = registry

@@ -36,6 +36,7 @@ def test_vendor_journey_from_sign_in_to_a_customer_pull(server, chromium, screen
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
 
     page.goto(f"{server.url}/signin")
     shoot(page, screenshots, "00-signin")
