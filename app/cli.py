@@ -1,4 +1,4 @@
-"""The `wharf` command: serve, db upgrade, bootstrap, audit prune, gc."""
+"""The `wharf` command: serve, db upgrade, bootstrap, user reset-link, audit prune, gc."""
 
 from __future__ import annotations
 
@@ -105,6 +105,42 @@ def bootstrap(slug: str, email: str, password: str, data_dir: Path | None) -> No
         sys.exit(2)
     click.echo(f"Vendor {slug!r} created with admin {email}. API token (shown once; it can push and pull):", err=True)
     click.echo(token)
+
+
+@main.group()
+def user() -> None:
+    """People's accounts."""
+
+
+@user.command("reset-link")
+@click.argument("email")
+def user_reset_link(email: str) -> None:
+    """Print a password reset link for EMAIL (one hour, single use): what the mail would carry, for when
+    Wharf has no SMTP server. Hand it to the person over a channel you trust."""
+    from app.web.resets import RESET_LIFETIME, create_reset
+    from registry.sql import WRITE, create_engine
+
+    settings = Settings()
+
+    async def run() -> str | None:
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        engine = create_engine(settings.database_url)
+        try:
+            async with AsyncSession(engine.execution_options(**WRITE)) as session:
+                created = await create_reset(session, email)
+                await session.commit()
+            return None if created is None else created[1]
+        finally:
+            await engine.dispose()
+
+    secret = asyncio.run(run())
+    if secret is None:
+        click.echo(f"error: no account has the email {email}", err=True)
+        sys.exit(2)
+    minutes = int(RESET_LIFETIME.total_seconds() // 60)
+    click.echo(f"Reset link for {email} (works once, for {minutes} minutes):", err=True)
+    click.echo(f"{settings.public_url}/password/reset/{secret}")
 
 
 @main.group()

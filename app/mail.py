@@ -1,4 +1,5 @@
-"""Outgoing mail (invitations, password resets): SMTP when configured, else the message is only logged."""
+"""Outgoing mail (invitations, password resets): SMTP when configured; without it nothing is sent, and the
+log says so without the message (its links would let whoever reads the log take over accounts)."""
 
 from __future__ import annotations
 
@@ -63,12 +64,13 @@ class SmtpMailer:
 
 
 class LogMailer:
-    """No SMTP host configured: the mail is written to the log (and the caller shows its link)."""
+    """No SMTP host configured: only that a mail was not sent is logged, never its text. An inviter is shown
+    the invitation link instead; a password reset link comes from `wharf user reset-link EMAIL`."""
 
     delivers = False
 
     async def send(self, mail: Mail) -> None:
-        log.warning("no WHARF_SMTP_HOST set; mail to %s not sent: %s\n%s", mail.to, mail.subject, mail.text)
+        log.warning("no WHARF_SMTP_HOST set: mail to %s with subject %r was not sent", mail.to, mail.subject)
 
 
 def build_mailer(settings: MailSettings) -> Mailer:

@@ -90,7 +90,7 @@ class ObservabilitySettings:
 @dataclass(frozen=True)
 class MailSettings:
     smtp_host: str = field(default_factory=lambda: _env("WHARF_SMTP_HOST", ""))
-    """WHARF_SMTP_HOST: SMTP server for invitations and password resets; empty: links are logged and shown."""
+    """WHARF_SMTP_HOST: SMTP server for invitations and password resets; empty: nothing is sent (docs/security.md)."""
     smtp_port: int = field(default_factory=lambda: int(_env("WHARF_SMTP_PORT", "25")))
     """WHARF_SMTP_PORT: SMTP port (25, 587 for starttls, 465 for tls)."""
     smtp_tls: str = field(default_factory=lambda: _env("WHARF_SMTP_TLS", "none"))

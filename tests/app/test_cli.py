@@ -10,6 +10,7 @@ from alembic import command
 
 from app.db import alembic_config, upgrade
 from app.settings import Settings
+from tests.support.web import Browser
 
 WHARF = str(Path(sys.executable).parent / "wharf")
 
@@ -168,3 +169,23 @@ def test_grace_periods_parse():
     assert parse_grace("7d") == timedelta(days=7)
     assert parse_grace("90s") == timedelta(seconds=90)
     assert parse_grace("0") == timedelta(0)
+
+
+async def test_user_reset_link_issues_a_working_single_use_link(tmp_path):
+    from tests.app.test_mail import _app_without_smtp
+
+    app, email = await _app_without_smtp(tmp_path)
+    result = run("user", "reset-link", email.upper(), data_dir=tmp_path, WHARF_PUBLIC_URL="https://wharf.example")
+    assert result.returncode == 0, result.stderr
+    link = result.stdout.strip()
+    assert link.startswith("https://wharf.example/password/reset/") and "60 minutes" in result.stderr
+    path = link.removeprefix("https://wharf.example")
+    async with Browser(app) as browser:
+        assert (await browser.get(path)).status_code == 200
+        r = await browser.post(path, {"password": "brand new pw", "password_again": "brand new pw"})
+        assert r.status_code == 303
+        assert (await browser.get(path)).status_code == 404  # spent
+        assert (await browser.sign_in(email, "brand new pw")).status_code == 303
+    await app.state.registry.metadata.engine.dispose()
+    unknown = run("user", "reset-link", "nobody@acme.test", data_dir=tmp_path)
+    assert unknown.returncode == 2 and "no account" in unknown.stderr and unknown.stdout == ""

@@ -7,8 +7,25 @@ import logging
 import pytest
 
 from app.mail import LogMailer, Mail, MailError, SmtpMailer, build_mailer, send_invitation
-from app.settings import MailSettings
+from app.main import create_app
+from app.settings import DatabaseSettings, MailSettings, ServerSettings, Settings
+from tests.app.test_cli import run
 from tests.support.server import free_port
+from tests.support.web import Browser
+
+
+async def _app_without_smtp(data_dir):
+    """The app on a bootstrapped SQLite database, with no WHARF_SMTP_HOST; and its admin's email."""
+    email = "ops@acme.test"
+    booted = run("bootstrap", "--vendor", "acme", "--email", email, "--password", "pw-123456", data_dir=data_dir)
+    assert booted.returncode == 0, booted.stderr
+    settings = Settings(
+        server=ServerSettings(host="127.0.0.1", port=80, public_url="http://wharf.test", data_dir=data_dir),
+        database=DatabaseSettings(url=f"sqlite+aiosqlite:///{data_dir / 'wharf.db'}", auto_migrate=False),
+    )
+    app = create_app(settings)
+    await app.state.startup()
+    return app, email
 
 
 async def test_smtp_mail_arrives_in_the_sink(smtp_sink):
@@ -19,12 +36,27 @@ async def test_smtp_mail_arrives_in_the_sink(smtp_sink):
     assert received.link("/portal/invitations/") == "/portal/invitations/abc" and "Globex" in received.body
 
 
-async def test_without_smtp_the_mail_is_logged_and_reported_undelivered(caplog):
+async def test_without_smtp_a_mail_is_reported_undelivered_and_its_link_never_logged(caplog):
+    """Whoever reads the logs must not find a link that takes over an account."""
     mailer = build_mailer(MailSettings(smtp_host=""))
     assert isinstance(mailer, LogMailer)
-    with caplog.at_level(logging.WARNING, logger="app.mail"):
-        assert not await send_invitation(mailer, "eve@mail.test", "Globex", "Acme", "http://w.test/x")
-    assert "http://w.test/x" in caplog.text
+    with caplog.at_level(logging.DEBUG):
+        assert not await send_invitation(mailer, "eve@mail.test", "Globex", "Acme", "http://w.test/x/secret")
+    assert "secret" not in caplog.text
+    assert "eve@mail.test" in caplog.text and "Your invitation to Acme's software portal" in caplog.text
+    assert "not sent" in caplog.text
+
+
+async def test_a_reset_asked_for_anonymously_without_smtp_logs_no_link(tmp_path, caplog):
+    """The forgot-password page: no mail server, so nothing is sent, and the log says only that."""
+    app, email = await _app_without_smtp(tmp_path)
+    async with Browser(app) as browser:
+        await browser.get("/password/forgot")
+        with caplog.at_level(logging.DEBUG):
+            r = await browser.post("/password/forgot", {"email": email})
+    assert r.status_code == 200 and "/password/reset/" not in r.text
+    assert "/password/reset/" not in caplog.text and "Reset your password" in caplog.text
+    await app.state.registry.metadata.engine.dispose()
 
 
 async def test_an_unreachable_server_is_an_error_not_a_crash(caplog):
