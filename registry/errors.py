@@ -56,3 +56,10 @@ class RegistryError(Exception):
         if self.detail is not None:
             error["detail"] = self.detail
         return {"errors": [error]}
+
+
+class ClientGone(RegistryError):
+    """The client disconnected before its request body ended: nothing to answer, and no fault of ours."""
+
+    def __init__(self) -> None:
+        super().__init__("BLOB_UPLOAD_INVALID", "the client disconnected before the body ended")

@@ -12,7 +12,7 @@ from registry.access import Caller, can_read
 from registry.auth import DELETE, PULL, PUSH, Decision
 from registry.digests import parse_digest
 from registry.errors import RegistryError
-from registry.http.common import API_VERSION, Registry, Req, empty
+from registry.http.common import API_VERSION, Registry, Req, body_chunks, empty
 from registry.http.gate import digest_decision, enforce, warning_headers
 from registry.names import Route, validate_name
 from registry.uploads import upload_headers
@@ -149,7 +149,7 @@ async def start_upload(reg: Registry, request: Req, route: Route) -> Response[An
         return blob_created(route.name, mounted)
     if params.get("digest"):
         digest = parse_digest(params["digest"])
-        size = await reg.uploads.monolithic(route.name, digest, request.stream())
+        size = await reg.uploads.monolithic(route.name, digest, body_chunks(request))
         reg.emit(request, caller, "blob.put", route.name, digest=str(digest), bytes=size, status=201)
         return blob_created(route.name, str(digest))
     upload_id = await reg.uploads.start(route.name)
@@ -190,7 +190,7 @@ async def upload_chunk(reg: Registry, request: Req, route: Route) -> Response[An
     caller = await reg.caller(request, route, PUSH)
     await reg.auth.require(caller, route.name, PUSH)
     upload_id = route.ref or ""
-    size = await reg.uploads.append(route.name, upload_id, request.stream(), request.headers.get("content-range"))
+    size = await reg.uploads.append(route.name, upload_id, body_chunks(request), request.headers.get("content-range"))
     return empty(202, upload_headers(route.name, upload_id, size))
 
 
@@ -202,7 +202,7 @@ async def finish_upload(reg: Registry, request: Req, route: Route) -> Response[A
         raise RegistryError("DIGEST_INVALID", "the digest query parameter is required to finish an upload")
     digest = parse_digest(raw)
     content_range = request.headers.get("content-range")
-    size = await reg.uploads.finish(route.name, route.ref or "", digest, request.stream(), content_range)
+    size = await reg.uploads.finish(route.name, route.ref or "", digest, body_chunks(request), content_range)
     reg.emit(request, caller, "blob.put", route.name, digest=str(digest), bytes=size, status=201)
     return blob_created(route.name, str(digest))
 

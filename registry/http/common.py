@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from registry.access import Authenticator, Caller
-from registry.errors import UNAVAILABLE_RETRY_SECONDS, RegistryError
+from registry.errors import UNAVAILABLE_RETRY_SECONDS, ClientGone, RegistryError
 from registry.events import MAX_USER_AGENT, EventSink, RegistryEvent
 from registry.metadata import Metadata
 from registry.names import Route, parse_route
@@ -105,8 +106,26 @@ def empty(status: int, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(content=b"", status_code=status, headers={**API_VERSION, "Content-Length": "0", **(headers or {})})
 
 
+async def body_chunks(request: Req) -> AsyncIterator[bytes]:
+    """A request body as it arrives, raising ClientGone if the client leaves first (Litestar's own stream
+    calls that a server error). For uploads: an unbounded stream, written to storage as it comes."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        body: bytes = message.get("body", b"")  # type: ignore[assignment]
+        if body:
+            yield body
+        if not message.get("more_body", False):
+            return
+
+
 def registry_error_response(request: Req, exc: Exception) -> Response[Any]:
     """Answer errors, including the framework's own 404/405/413, in the OCI JSON form."""
+    if isinstance(exc, ClientGone):  # an interrupted push: the client resumes the upload, if it comes back
+        log.info(
+            "%s %s: the client went away mid-body; the upload keeps what was stored", request.method, request.url.path
+        )
     if isinstance(exc, RegistryError):
         error = exc
     elif isinstance(exc, HTTPException) and exc.status_code == 404:

@@ -101,3 +101,52 @@ async def test_an_unreachable_database_is_a_503_and_a_warning_not_a_traceback(tm
     assert [r.levelno for r in caplog.records if r.name.startswith("app.")] == [logging.WARNING]
     assert all(r.exc_info is None for r in caplog.records if r.name.startswith("app."))
     await app.state.registry.metadata.engine.dispose()
+
+
+async def test_a_client_leaving_mid_upload_is_one_line_without_a_traceback(wharf, caplog):
+    """PATCH and PUT bodies broken off by the client: the upload stays resumable, the log says so once."""
+    repo = wharf.repo("gone")
+    r = await wharf.client.post(f"/v2/{repo}/blobs/uploads/", headers=wharf.auth)
+    location = r.headers["location"]
+    await wharf.client.patch(location, content=b"kept", headers=wharf.auth)
+    caplog.set_level(logging.DEBUG)
+    for method, query in (("PATCH", b""), ("PUT", b"digest=sha256:" + b"0" * 64)):
+        caplog.clear()
+        messages = [{"type": "http.request", "body": b"lost" * 1000, "more_body": True}]
+
+        async def receive(messages=messages):
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message):
+            pass  # the client is gone: nothing it could read
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": location,
+            "raw_path": location.encode(),
+            "query_string": query,
+            "root_path": "",
+            "headers": [
+                (b"host", b"testserver.local"),
+                (b"authorization", wharf.auth["Authorization"].encode()),
+                (b"content-type", b"application/octet-stream"),
+            ],
+            "client": ("10.1.1.1", 5000),
+            "server": ("testserver.local", 80),
+            "state": {},
+        }
+        await wharf.app(scope, receive, send)
+        noted = [
+            r
+            for r in caplog.records
+            if r.levelno >= logging.INFO and r.name.startswith(("wharf", "registry", "app", "litestar"))
+        ]
+        assert len(noted) == 1 and noted[0].levelno <= logging.WARNING, [r.getMessage() for r in noted]
+        assert "went away" in noted[0].getMessage() and noted[0].exc_info is None
+        assert "Traceback" not in caplog.text
+    r = await wharf.client.get(location, headers=wharf.auth)
+    assert r.status_code == 204 and r.headers["range"] == "0-3"  # resumable: what was kept is still there
