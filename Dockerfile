@@ -1,6 +1,6 @@
 # Wharf in one image: `docker build -t wharf .`, or `docker compose up` with compose.yaml (PostgreSQL + MinIO).
 # Two stages: the build stage installs Wharf and its dependencies into a virtualenv (pip, setuptools and the
-# build's caches stay there); the runtime stage gets only that virtualenv and the templates.
+# build's caches stay there); the runtime stage gets only that virtualenv (templates are package data).
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -12,6 +12,7 @@ COPY registry ./registry
 COPY licensing ./licensing
 COPY portal_vendor ./portal_vendor
 COPY portal_customer ./portal_customer
+COPY templates ./templates
 RUN /opt/wharf/bin/pip install . && /opt/wharf/bin/pip uninstall -y pip setuptools
 
 FROM python:3.11-slim
@@ -20,8 +21,6 @@ RUN groupadd --system --gid 10001 wharf \
     && mkdir -p /var/lib/wharf \
     && chown wharf:wharf /var/lib/wharf
 COPY --from=build /opt/wharf /opt/wharf
-# app/main.py looks for the templates next to the installed packages.
-COPY templates /opt/wharf/lib/python3.11/site-packages/templates
 ENV PATH=/opt/wharf/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     WHARF_HOST=0.0.0.0 \

@@ -52,7 +52,15 @@ log = logging.getLogger(__name__)
 LAST_USED_FLUSH_SECONDS = 30
 ROLLUP_SECONDS = 600
 COLLECTION_CHECK_SECONDS = 2  # how long a cache may answer for tags moved or content deleted elsewhere
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def templates_dir() -> Path:
+    """Templates and static files: package data (app/templates) once installed, templates/ in a checkout."""
+    packaged = Path(__file__).resolve().parent / "templates"
+    return packaged if packaged.is_dir() else packaged.parent.parent / "templates"
+
+
+TEMPLATES = templates_dir()
 
 
 def _new_key() -> tuple[str, str]:
