@@ -5,7 +5,8 @@ by nobody, and post forms only to Wharf. Two allowances, each for a reason:
 - `style-src-attr 'unsafe-inline'`: templates set a few `style="..."` attributes (the vendor's accent colour);
   `<style>` elements stay refused (htmx's own indicator style is off, its rules are in wharf.css);
 - `img-src https:`: a vendor's logo is an external https image.
-The API docs page (Swagger UI, served from static/swagger-ui) also needs `data:` images from its stylesheet.
+The API docs page (Swagger UI, served from static/swagger-ui) needs `data:` images (its stylesheet's icons)
+and no external image, nor style attributes (React sets styles through the DOM, which CSP allows).
 The registry and the probes are left alone: machines read them, and the pull path stays lean."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Send
 
 COMMON = "default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 PAGES_POLICY = f"{COMMON}; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' https:"
-DOCS_POLICY = f"{COMMON}; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:"
+DOCS_POLICY = f"{COMMON}; script-src 'self'; style-src 'self'; img-src 'self' data:"
 DOCS_PATH = "/api/schema"
 UNGUARDED = ("/v2", "/token", "/healthz", "/readyz", "/metrics")
 

@@ -5,6 +5,7 @@ window.addEventListener("DOMContentLoaded", () => {
     url: container.dataset.url,
     domNode: container,
     deepLinking: true,
+    validatorUrl: null, // no badge fetched from the online validator: the page makes no request elsewhere
     showExtensions: true,
     showCommonExtensions: true,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],

@@ -10,11 +10,8 @@ from sqlalchemy import insert, select
 
 from app.models import ThrottleCounter
 from app.web.throttle import ACCOUNT, ADDRESS, PAIR, RESET_ACCOUNT, RESET_ADDRESS, SignInThrottle
+from tests.app.test_web import engine_of
 from tests.support.web import Browser, customer_user
-
-
-def engine_of(wharf):
-    return wharf.app.state.registry.metadata.engine
 
 
 async def test_a_stranger_locks_only_their_own_address_out_of_an_account(wharf):
