@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from registry.access import Authenticator, Caller
 from registry.errors import UNAVAILABLE_RETRY_SECONDS, RegistryError
-from registry.events import EventSink, RegistryEvent
+from registry.events import EventSink, RegistryAction, RegistryEvent
 from registry.metadata import Metadata
 from registry.names import Route, parse_route
 from registry.storage import BlobStore
@@ -43,13 +43,13 @@ class Registry:
         scope = f"repository:{route.name}:{action}" if route else None
         return await self.auth.caller(request.headers.get("authorization"), scope)
 
-    def emit(self, request: Req, caller: Caller, action: str, repository: str, **fields: Any) -> None:
+    def emit(self, request: Req, caller: Caller, action: RegistryAction, repository: str, **fields: Any) -> None:
         self.events.emit(
             RegistryEvent(
                 action=action,
                 repository=repository,
                 subject=caller.principal.subject,
-                actor=caller.principal.attributes,
+                actor=caller.principal.identity,
                 client_ip=client_ip(request, self.trusted_proxies),
                 user_agent=request.headers.get("user-agent"),
                 **fields,
