@@ -8,15 +8,15 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from app import services
 from app.models import AdminAuditEntry as A
+from app.times import aware, iso
 
-COLUMNS = ("id", "at", "actor", "client_ip", "action", "object_type", "object_id", "before", "after")
+COLUMNS = ("id", "at", "actor", "client_ip", "via", "action", "object_type", "object_id", "before", "after")
 
 
 def entry_json(row: Any) -> dict[str, Any]:
     out = {c: getattr(row, c) for c in COLUMNS}
-    out["at"] = services.iso(row.at)
+    out["at"] = iso(row.at)
     for side in ("before", "after"):
         out[side] = json.loads(out[side]) if out[side] else None
     return out
@@ -32,9 +32,9 @@ def entries(
 ) -> Select[Any]:
     stmt = select(*[getattr(A, c) for c in COLUMNS]).where(A.vendor_id == vendor_id)
     if since is not None:
-        stmt = stmt.where(A.at >= services.aware(since))
+        stmt = stmt.where(A.at >= aware(since))
     if until is not None:
-        stmt = stmt.where(A.at < services.aware(until))
+        stmt = stmt.where(A.at < aware(until))
     if action is not None:
         stmt = stmt.where(A.action == action)
     if object_type is not None:

@@ -79,10 +79,16 @@ def db_upgrade(revision: str) -> None:
 @click.option("--email", required=True)
 @click.option("--password", required=True)
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (WHARF_DATA_DIR).")
-def bootstrap(slug: str, email: str, password: str, data_dir: Path | None) -> None:
-    """Create the first vendor and its admin; print an admin API token as the last line."""
+@click.option(
+    "--adopt-existing",
+    is_flag=True,
+    help="Make an existing account with this email the admin: its password is reset and its sessions end.",
+)
+def bootstrap(slug: str, email: str, password: str, data_dir: Path | None, adopt_existing: bool) -> None:
+    """Create a vendor and its admin; print an admin API token as the last line."""
     from app.db import upgrade
-    from app.identity import BootstrapError, bootstrap_vendor
+    from app.services.accounts import bootstrap_vendor
+    from app.services.errors import ServiceError
     from registry.sql import create_engine
 
     if data_dir is not None:
@@ -94,14 +100,14 @@ def bootstrap(slug: str, email: str, password: str, data_dir: Path | None) -> No
     async def run() -> str:
         engine = create_engine(settings.database_url)
         try:
-            return (await bootstrap_vendor(engine, slug, email, password)).token
+            return (await bootstrap_vendor(engine, slug, email, password, adopt_existing=adopt_existing)).token
         finally:
             await engine.dispose()
 
     try:
         token = asyncio.run(run())
-    except BootstrapError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except ServiceError as exc:
+        click.echo(f"error: {exc.message}", err=True)
         sys.exit(2)
     click.echo(f"Vendor {slug!r} created with admin {email}. API token (shown once; it can push and pull):", err=True)
     click.echo(token)
@@ -117,20 +123,17 @@ def user() -> None:
 def user_reset_link(email: str) -> None:
     """Print a password reset link for EMAIL (one hour, single use): what the mail would carry, for when
     Wharf has no SMTP server. Hand it to the person over a channel you trust."""
-    from app.web.resets import RESET_LIFETIME, create_reset
-    from registry.sql import WRITE, create_engine
+    from app.mail import LogMailer
+    from app.services.accounts import RESET_LIFETIME, AccountService
+    from app.services.base import ServiceDeps
+    from registry.sql import create_engine
 
     settings = Settings()
 
     async def run() -> str | None:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
         engine = create_engine(settings.database_url)
         try:
-            async with AsyncSession(engine.execution_options(**WRITE)) as session:
-                created = await create_reset(session, email)
-                await session.commit()
-            return None if created is None else created[1]
+            return await AccountService(ServiceDeps(engine, LogMailer(), settings.public_url)).issue_reset(email)
         finally:
             await engine.dispose()
 

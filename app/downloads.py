@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 
-from app import services
 from app.models import DownloadEvent
+from app.services.errors import Invalid
+from app.times import aware, iso
 
 # The export's columns, in order: the one documented schema of a download event (docs/audit.md).
 COLUMNS = (
@@ -51,16 +52,16 @@ class PullFilters:
 
 
 def event_json(row: Any) -> dict[str, Any]:
-    return {c: (services.iso(getattr(row, c)) if c == "at" else getattr(row, c)) for c in COLUMNS}
+    return {c: (iso(getattr(row, c)) if c == "at" else getattr(row, c)) for c in COLUMNS}
 
 
 def pull_events(vendor_id: int, f: PullFilters) -> Select[Any]:
     """The vendor's download events matching the filters, unordered."""
     stmt = select(*_COLUMNS).where(DownloadEvent.vendor_id == vendor_id)
     if f.since is not None:
-        stmt = stmt.where(DownloadEvent.at >= services.aware(f.since))
+        stmt = stmt.where(DownloadEvent.at >= aware(f.since))
     if f.until is not None:
-        stmt = stmt.where(DownloadEvent.at < services.aware(f.until))
+        stmt = stmt.where(DownloadEvent.at < aware(f.until))
     for column, value in (
         (DownloadEvent.customer_id, f.customer_id),
         (DownloadEvent.license_id, f.license_id),
@@ -86,10 +87,10 @@ def newest_first(stmt: Select[Any], cursor: str | None, limit: int) -> Select[An
             at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
             when = datetime.fromisoformat(at)
         except ValueError:
-            raise services.Invalid("cursor", "cursor is not one this API returned") from None
+            raise Invalid("cursor", "cursor is not one this API returned") from None
         stmt = stmt.where(or_(DownloadEvent.at < when, and_(DownloadEvent.at == when, DownloadEvent.id < event_id)))
     return stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc()).limit(limit)
 
 
 def cursor_of(row: Any) -> str:
-    return base64.urlsafe_b64encode(f"{services.iso(row.at)}|{row.id}".encode()).decode()
+    return base64.urlsafe_b64encode(f"{iso(row.at)}|{row.id}".encode()).decode()

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import timedelta
 
+from app.sizes import human_size
 from registry.gc import Collection
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -21,15 +22,6 @@ def parse_grace(value: str) -> timedelta:
     if match is None:
         raise ValueError(f"grace period {value!r} is not a number followed by s, m, h or d (e.g. 24h, 30m, 7d)")
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def as_text(result: Collection, grace: timedelta, seconds: float, verbose: bool) -> str:

@@ -1,93 +1,123 @@
-"""Secrets: token generation and hashing, password hashing, bootstrap of the first vendor."""
+"""Who is behind a request, built once when it is authenticated: a token (registry, API) or a person
+signed in to a portal. Services receive it as an `Actor`."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-
-from app.models import Membership, Organization, Token, User
-from registry.sql import WRITE
-
-TOKEN_PREFIXES = {"api": "wharf_api_", "push": "wharf_push_", "pull": "wharf_pull_"}
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024}
+from app.roles import Permission, permissions
 
 
-def hash_secret(secret: str) -> str:
-    """Token secrets carry 256 bits of randomness: a plain SHA-256 is enough to store them."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+class Channel(StrEnum):
+    """Through what a change arrives; kept with every admin-log entry and domain event."""
+
+    PORTAL = "portal"
+    API = "api"
+    CLI = "cli"
+    STRIPE = "stripe"
+    SSO = "sso"
+    SYSTEM = "system"
 
 
-def new_secret(kind: str) -> str:
-    return TOKEN_PREFIXES[kind] + secrets.token_urlsafe(32)
+@dataclass(frozen=True, slots=True)
+class TokenIdentity:
+    """A token secret resolved against the database: what the registry and the API act on."""
 
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str | None) -> bool:
-    if not stored or not stored.startswith("scrypt$"):
-        return False
-    _, n, r, p, salt, expected = stored.split("$")
-    digest = hashlib.scrypt(
-        password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32, maxmem=_SCRYPT["maxmem"]
-    )
-    return hmac.compare_digest(digest.hex(), expected)
-
-
-class BootstrapError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class Bootstrapped:
+    token_id: int
+    token_kind: str  # api | push | pull
+    name: str
+    role: str
+    org_id: int
+    org_kind: str  # vendor | customer
+    org_slug: str
     vendor_id: int
-    user_id: int
-    token: str
+    vendor_slug: str
+    created_by: int | None  # the person behind the token
+
+    @property
+    def customer_id(self) -> int | None:
+        return self.org_id if self.org_kind == "customer" else None
 
 
-async def bootstrap_vendor(engine: AsyncEngine, slug: str, email: str, password: str) -> Bootstrapped:
-    """Create a vendor organization, its admin user and an admin API token (shown once)."""
-    if not SLUG_RE.match(slug) or len(slug) > 64:
-        raise BootstrapError(f"vendor slug {slug!r} must be lowercase letters, digits and single dashes")
-    if "@" not in email:
-        raise BootstrapError(f"{email!r} is not an email address")
-    if len(password) < 8:
-        raise BootstrapError("the password must have at least 8 characters")
-    # a write transaction from the start (BEGIN IMMEDIATE on SQLite): it queues behind a running server's writes
-    async with AsyncSession(engine.execution_options(**WRITE), expire_on_commit=False) as session, session.begin():
-        taken = await session.scalar(
-            select(Organization.id).where(Organization.kind == "vendor", Organization.slug == slug)
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change: a person or a token, in which organization, with what role, from where."""
+
+    via: Channel
+    vendor_id: int
+    vendor_slug: str
+    org_id: int
+    org_kind: str  # vendor | customer | system
+    role: str
+    label: str  # how the admin log names the actor: "user:3 (ann@acme.test)", "token:12 (ci)"
+    user_id: int | None = None  # the person (for a token: who created it)
+    token_id: int | None = None
+    address: str | None = None
+
+    @property
+    def is_vendor_staff(self) -> bool:
+        return self.org_kind == "vendor"
+
+    def may(self, permission: Permission) -> bool:
+        """A vendor permission (customers' people hold none of these; their rules are per service)."""
+        return self.org_kind == "vendor" and permission in permissions(self.role)
+
+    @classmethod
+    def of_token(cls, token: TokenIdentity, via: Channel, address: str | None) -> Actor:
+        return cls(
+            via=via,
+            vendor_id=token.vendor_id,
+            vendor_slug=token.vendor_slug,
+            org_id=token.org_id,
+            org_kind=token.org_kind,
+            role=token.role,
+            label=f"token:{token.token_id} ({token.name})",
+            user_id=token.created_by,
+            token_id=token.token_id,
+            address=address,
         )
-        if taken:
-            raise BootstrapError(f"vendor {slug!r} already exists")
-        user = await session.scalar(select(User).where(User.email == email.lower()))
-        if user is None:
-            user = User(email=email.lower(), name=email.split("@")[0], password_hash=hash_password(password))
-            session.add(user)
-        vendor = Organization(kind="vendor", slug=slug, name=slug)
-        session.add(vendor)
-        await session.flush()
-        session.add(Membership(user_id=user.id, organization_id=vendor.id, role="admin"))
-        secret = new_secret("api")
-        session.add(
-            Token(
-                kind="api",
-                name="bootstrap",
-                secret_hash=hash_secret(secret),
-                hint=secret[:14],
-                organization_id=vendor.id,
-                role="admin",
-                created_by=user.id,
-            )
+
+    @classmethod
+    def person(
+        cls,
+        user_id: int,
+        email: str,
+        org_id: int,
+        org_kind: str,
+        vendor_id: int,
+        role: str,
+        *,
+        vendor_slug: str = "",
+        via: Channel = Channel.PORTAL,
+        address: str | None = None,
+    ) -> Actor:
+        return cls(
+            via=via,
+            vendor_id=vendor_id,
+            vendor_slug=vendor_slug,
+            org_id=org_id,
+            org_kind=org_kind,
+            role=role,
+            label=f"user:{user_id} ({email})",
+            user_id=user_id,
+            address=address,
         )
-    return Bootstrapped(vendor.id, user.id, secret)
+
+    @classmethod
+    def anonymous(cls, address: str | None) -> Actor:
+        """Someone holding a link (invitation, reset), not yet known: replaced by the person once found."""
+        return cls(Channel.PORTAL, 0, "", 0, "anonymous", "", "anonymous", address=address)
+
+    @classmethod
+    def system(cls, vendor_id: int, vendor_slug: str, via: Channel = Channel.SYSTEM, label: str = "system") -> Actor:
+        """Wharf itself (the CLI run by an operator, a scheduled job): every permission of the vendor."""
+        return cls(
+            via=via,
+            vendor_id=vendor_id,
+            vendor_slug=vendor_slug,
+            org_id=vendor_id,
+            org_kind="vendor",
+            role="admin",
+            label=label,
+        )

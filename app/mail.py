@@ -82,7 +82,25 @@ def invitation_mail(email: str, organization: str, vendor: str, link: str) -> Ma
         f"You are invited to join {organization} on {vendor}'s software portal.\n\n"
         f"Accept the invitation and choose your password here (the link works once, for 7 days):\n{link}\n"
     )
-    return Mail(email, f"Your invitation to {vendor}'s software portal", text)
+    return Mail(email, f"Your invitation to join {organization} on {vendor}'s software portal", text)
+
+
+def reset_mail(email: str, public_url: str, secret: str) -> Mail:
+    link = f"{public_url}/password/reset/{secret}"
+    text = (
+        f"Someone (hopefully you) asked to reset the password of {email} on {public_url}.\n\n"
+        f"Choose a new password here (the link works once, for one hour):\n{link}\n\n"
+        "If you did not ask for this, ignore this mail: your password stays as it is.\n"
+    )
+    return Mail(email, "Reset your password", text)
+
+
+def verification_mail(email: str, link: str) -> Mail:
+    text = (
+        f"Please confirm that {email} is your address by opening this link (it works once, for 7 days):\n"
+        f"{link}\n\nUntil you do, your account stays unconfirmed and can only be used where you were invited.\n"
+    )
+    return Mail(email, "Confirm your email address", text)
 
 
 async def send_invitation(mailer: Mailer, email: str, organization: str, vendor: str, link: str) -> bool:

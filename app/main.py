@@ -12,7 +12,7 @@ from pathlib import Path
 
 import anyio.to_thread
 from joserfc.jwk import ECKey
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -27,14 +27,19 @@ from app.audit.spool import Spool
 from app.audit.writer import SpoolWriter, WriterThread
 from app.blob_stores import build_blob_store
 from app.body_limits import BodyLimits
+from app.dependencies import build_dependencies
+from app.guards import PUBLIC, REGISTRY
 from app.health import build_health_router
 from app.http_metrics import RequestMetrics, build_metrics_router
 from app.logging import litestar_logging, unexpected_error_logger
+from app.mail import build_mailer
 from app.metrics import WharfMetrics
 from app.policy import WharfPolicy
-from app.services import Invalid, NotFound
+from app.services import ServiceDeps, ServiceError, Services
+from app.services.accounts import vendor_exists
+from app.services.base import read_session
 from app.settings import Settings
-from app.web import build_web
+from app.web.foundation import build_web
 from app.web.headers import SecurityHeaders
 from portal_customer import customer_portal
 from portal_vendor import vendor_router
@@ -96,6 +101,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     registry = Registry(metadata, store, Uploads(metadata, store), auth, metrics.sink(spool), proxies)
     web = build_web(settings, engine, TEMPLATES / "static", proxies)
     web.context.policy = policy
+    mailer = build_mailer(settings.mail)
+    services = Services.build(ServiceDeps(engine, mailer, settings.public_url, policy.forget, metadata))
 
     async def startup() -> None:
         if settings.database.auto_migrate:
@@ -103,6 +110,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         kid, pem = await db.signing_key_pem(engine, _new_key)
         tokens.use_key(ECKey.import_key(pem, parameters={"kid": kid}))
         await web.startup(pem)
+        async with read_session(engine) as session:
+            if not await vendor_exists(session):
+                log.warning(
+                    "Wharf has no vendor yet: open %s/setup/%s to create the first vendor and its admin "
+                    "(or run `wharf bootstrap`). The link works until a vendor exists.",
+                    settings.public_url,
+                    web.context.setup_secret,
+                )
 
     async def record_token_use() -> None:
         while True:
@@ -157,17 +172,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await store.close()
             await engine.dispose()
 
+    # Routes outside the portals and the API carry their rule here: the registry decides every request
+    # itself through the AccessPolicy; probes, metrics (optionally token-protected) and static files are open.
+    registry_routes = Router("/", route_handlers=[build_router(registry), build_token_router(auth)], guards=[REGISTRY])
+    open_routes = Router(
+        "/",
+        route_handlers=[
+            build_health_router(engine, store),
+            build_metrics_router(metrics, settings.observability.metrics_token),
+            web.static_files,
+        ],
+        guards=[PUBLIC],
+    )
     app = Litestar(
         route_handlers=[
             *web.route_handlers,
-            *customer_portal(engine),
+            customer_portal(),
             vendor_router(),
-            build_router(registry),
-            build_token_router(auth),
-            build_api_router(engine, policy, settings.public_url, proxies),
-            build_health_router(engine, store),
-            build_metrics_router(metrics, settings.observability.metrics_token),
+            registry_routes,
+            build_api_router(engine),
+            open_routes,
         ],
+        dependencies=build_dependencies(services, proxies),
         lifespan=[lifespan],
         middleware=[DefineMiddleware(BodyLimits), *web.middleware],  # bodies bounded before sessions, CSRF or a handler
         csrf_config=web.csrf,
@@ -179,14 +205,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         debug=False,
         logging_config=litestar_logging(),
-        after_exception=[unexpected_error_logger((HTTPException, RegistryError, NotFound, Invalid))],
+        after_exception=[unexpected_error_logger((HTTPException, RegistryError, ServiceError))],
     )
     # Outermost, so unrouted requests (404s) are counted too, and unrouted pages carry the security headers.
     app.asgi_handler = RequestMetrics(SecurityHeaders(app.asgi_handler), metrics)  # type: ignore[assignment,arg-type]
     app.state.metrics = metrics
     app.state.settings = settings
     app.state.registry = registry
-    app.state.policy = policy  # portals drop its caches after a change, as the API does
+    app.state.policy = policy  # the API's guard resolves tokens with it
+    app.state.services = services  # for tests and the CLI; handlers receive services by dependency injection
     app.state.web = web.context
     app.state.startup = startup
     app.state.audit_writer = writer

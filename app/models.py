@@ -53,6 +53,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = _created()
+    # When the owner proved the address by following a mailed link. An account made from an invitation
+    # link that was shown rather than mailed stays unverified until then, and holds only that membership.
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (NEVER_REUSED,)
 
 
@@ -126,7 +129,46 @@ class Invitation(Base):
     created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # "mailed": the link went only to the address, so accepting it proves the address; "shown": the
+    # inviter (or API automation) saw the link, so the account made from it starts unverified.
+    delivery: Mapped[str] = mapped_column(String(16), default="shown")
     __table_args__ = (NEVER_REUSED,)
+
+
+class EmailVerification(Base):
+    """A single-use link mailed to a user's address; following it marks the account verified."""
+
+    __tablename__ = "email_verifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = {"sqlite_autoincrement": True}
+
+
+class OutboxMessage(Base):
+    """A domain event on its way out (webhooks, mail, reports), written in its change's transaction.
+
+    `id` is what a receiver sees on every attempt, so it can drop a repeat.
+    """
+
+    __tablename__ = "outbox"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    vendor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # not before (retries back off)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_outbox_state_available", "state", "available_at"),)
 
 
 class DownloadEvent(Base):
@@ -185,7 +227,8 @@ class UsageRolledUpDay(Base):
 
 
 class AdminAuditEntry(Base):
-    """A change made by vendor staff or their tokens, written in the same transaction as the change."""
+    """A change made by vendor staff, their tokens, customers' people or Wharf itself, written in the
+    same transaction as the change."""
 
     __tablename__ = "admin_audit"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -193,7 +236,8 @@ class AdminAuditEntry(Base):
     vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     actor: Mapped[str] = mapped_column(String(200))  # e.g. "token:12 (ci)"
     client_ip: Mapped[str | None] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))  # customer.create, license.update, token.revoke, ...
+    via: Mapped[str | None] = mapped_column(String(16))  # portal, api, cli, … (app.identity.Channel)
+    action: Mapped[str] = mapped_column(String(64))  # app.domain_events.DomainEvent: license.created, …
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[str | None] = mapped_column(Text)  # JSON, never a secret

@@ -14,19 +14,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from cachetools import LRUCache
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 import licensing
-from app.identity import hash_secret
+from app.credentials import hash_secret
+from app.identity import TokenIdentity
 from app.models import License, LicenseGrant, Organization, Token
 from app.roles import Permission, permissions
+from app.times import aware
 from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision, Principal
 from registry.sql import write_transaction
 
 log = logging.getLogger(__name__)
+CACHE_ENTRIES = 100_000  # per cache; past it the least recently used answers go first
 _ROLE_ACTIONS = {Permission.PULL: PULL, Permission.PUSH: PUSH, Permission.DELETE: DELETE}
 Vendor = aliased(Organization)
 # While the database is away, pulls go on with the last answers known (the audit spool keeps the record).
@@ -38,9 +42,10 @@ class WharfPolicy:
         self.engine = engine
         self.cache_seconds = cache_seconds
         self.warn_days = warn_days
-        self._by_hash: dict[str, tuple[float, Principal | None]] = {}
-        self._by_subject: dict[str, tuple[float, Principal | None]] = {}
-        self._licenses: dict[int, tuple[float, tuple[licensing.License, ...]]] = {}
+        # (expires at, answer): an expired answer is kept, to be used while the database is away
+        self._by_hash: LRUCache[str, tuple[float, Principal | None]] = LRUCache(CACHE_ENTRIES)
+        self._by_subject: LRUCache[str, tuple[float, Principal | None]] = LRUCache(CACHE_ENTRIES)
+        self._licenses: LRUCache[int, tuple[float, tuple[licensing.License, ...]]] = LRUCache(CACHE_ENTRIES)
         self._hits = self._misses = 0
         self._last_used: dict[int, datetime] = {}  # token id -> last use, written by flush_last_used()
 
@@ -68,7 +73,7 @@ class WharfPolicy:
 
     def _used(self, principal: Principal | None) -> Principal | None:
         if principal is not None:
-            self._last_used[int(principal.attributes["token_id"])] = datetime.now(UTC)
+            self._last_used[principal.identity.token_id] = datetime.now(UTC)
         return principal
 
     async def flush_last_used(self) -> int:
@@ -82,7 +87,7 @@ class WharfPolicy:
         return len(pending)
 
     async def _cached_principal(
-        self, cache: dict[str, tuple[float, Principal | None]], key: str, column: object, value: object = None
+        self, cache: LRUCache[str, tuple[float, Principal | None]], key: str, column: object, value: object = None
     ) -> Principal | None:
         now = time.monotonic()
         hit = cache.get(key)
@@ -97,8 +102,6 @@ class WharfPolicy:
                 raise
             log.warning("database unreachable: using the last known answer for a token")
             return hit[1]
-        if len(cache) > 100_000:
-            cache.clear()
         cache[key] = (now + self.cache_seconds, principal)
         return principal
 
@@ -112,6 +115,7 @@ class WharfPolicy:
                 Token.name,
                 Token.expires_at,
                 Token.revoked_at,
+                Token.created_by,
                 Organization.id.label("org_id"),
                 Organization.kind.label("org_kind"),
                 Organization.slug,
@@ -126,51 +130,51 @@ class WharfPolicy:
             row = (await conn.execute(stmt)).first()
         if row is None or row.revoked_at is not None:
             return None
-        if row.expires_at is not None and _aware(row.expires_at) <= datetime.now(UTC):
+        if row.expires_at is not None and aware(row.expires_at) <= datetime.now(UTC):
             return None
         vendor = (row.org_id, row.slug) if row.org_kind == "vendor" else (row.vendor_id, row.vendor_slug)
-        return Principal(
-            f"token:{row.id}:{row.secret_hash[:16]}",
-            row.name,
-            {
-                "token_id": str(row.id),
-                "token_kind": row.kind,
-                "role": row.role,
-                "org_kind": row.org_kind,
-                "org_id": str(row.org_id),
-                "org_slug": row.slug,
-                "vendor_id": str(vendor[0]),
-                "vendor_slug": vendor[1],
-            },
+        identity = TokenIdentity(
+            token_id=row.id,
+            token_kind=row.kind,
+            name=row.name,
+            role=row.role,
+            org_id=row.org_id,
+            org_kind=row.org_kind,
+            org_slug=row.slug,
+            vendor_id=vendor[0],
+            vendor_slug=vendor[1],
+            created_by=row.created_by,
         )
+        return Principal(f"token:{row.id}:{row.secret_hash[:16]}", row.name, identity)
 
     # -- what -----------------------------------------------------------------------------------
     async def allowed_actions(self, principal: Principal, repository: str) -> frozenset[str]:
-        attrs = principal.attributes
-        if not repository.startswith(attrs["vendor_slug"] + "/"):
+        who: TokenIdentity = principal.identity
+        if not repository.startswith(who.vendor_slug + "/"):
             return frozenset()  # vendors never see each other's anything
-        if attrs["org_kind"] == "vendor":
-            return frozenset(action for p, action in _ROLE_ACTIONS.items() if p in permissions(attrs["role"]))
-        licenses = await self.customer_licenses(int(attrs["org_id"]))
+        if who.org_kind == "vendor":
+            return frozenset(action for p, action in _ROLE_ACTIONS.items() if p in permissions(who.role))
+        licenses = await self.customer_licenses(who.org_id)
         # A repository named by any of the customer's licenses is visible, even once the license has
         # lapsed, so that the denial can say why; anything else answers as if it did not exist.
         return frozenset({PULL}) if any(lic.covers_repository(repository) for lic in licenses) else frozenset()
 
     async def lists_repository(self, principal: Principal, repository: str) -> bool:
-        if principal.attributes["org_kind"] == "vendor":
+        who: TokenIdentity = principal.identity
+        if who.org_kind == "vendor":
             return PULL in await self.allowed_actions(principal, repository)
-        if not repository.startswith(principal.attributes["vendor_slug"] + "/"):
+        if not repository.startswith(who.vendor_slug + "/"):
             return False
-        licenses = await self.customer_licenses(int(principal.attributes["org_id"]))
+        licenses = await self.customer_licenses(who.org_id)
         return licensing.repository_visible(licenses, repository, datetime.now(UTC))
 
     def restricts_tags(self, principal: Principal) -> bool:
-        return principal.attributes["org_kind"] != "vendor"
+        return bool(principal.identity.org_kind != "vendor")
 
     async def decide_tags(self, principal: Principal, repository: str, tags: frozenset[str], *, asked: str) -> Decision:
         if not self.restricts_tags(principal):
             return ALLOWED
-        licenses = await self.customer_licenses(int(principal.attributes["org_id"]))
+        licenses = await self.customer_licenses(principal.identity.org_id)
         result = licensing.decide_reachable(
             licenses, repository, sorted(tags), datetime.now(UTC), asked=asked, warn_days=self.warn_days
         )
@@ -181,7 +185,7 @@ class WharfPolicy:
     async def readable_tags(self, principal: Principal, repository: str, tags: list[str]) -> list[str]:
         if not self.restricts_tags(principal):
             return tags
-        licenses = await self.customer_licenses(int(principal.attributes["org_id"]))
+        licenses = await self.customer_licenses(principal.identity.org_id)
         return licensing.allowed_tags(licenses, repository, tags, datetime.now(UTC))
 
     async def customer_licenses(self, customer_id: int) -> tuple[licensing.License, ...]:
@@ -233,16 +237,10 @@ def _build_licenses(customer_id: int, rows: Sequence[Any]) -> tuple[licensing.Li
             customer_id=str(customer_id),
             name=row.name,
             grants=tuple(grants),
-            valid_from=_aware(row.valid_from),
-            valid_until=_aware(row.valid_until),
+            valid_from=aware(row.valid_from),
+            valid_until=aware(row.valid_until),
             grace_days=row.grace_days,
             status=row.status,
         )
         for row, grants in grouped.values()
     )
-
-
-def _aware(value: datetime | None) -> Any:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

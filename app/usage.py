@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 from sqlalchemy import Select, case, distinct, func, or_, select, union_all
 
-from app import services
 from app.audit import rollup
 from app.models import DownloadEvent as E
 from app.models import UsageDaily as U
+from app.times import aware
 
 GroupBy = Literal["customer", "license", "repository", "tag", "day"]
 
@@ -73,5 +73,5 @@ async def usage_query(
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    aware = services.aware(value)
-    return aware.astimezone(UTC) if aware is not None else None
+    moment = aware(value)
+    return moment.astimezone(UTC) if moment is not None else None

@@ -111,17 +111,15 @@ def policy_figures(customer: list[licensing.License], repo: str, sample: list[st
     """WharfPolicy.decide_tags with the customer's licenses already cached (no database round trip)."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    from app.identity import TokenIdentity
     from app.policy import WharfPolicy
     from registry.auth import Principal
 
     engine = create_async_engine("sqlite+aiosqlite://")  # never reached: the cache is warm for the whole run
     policy = WharfPolicy(engine, cache_seconds=3600)
     policy._licenses[7] = (math.inf, tuple(customer))  # warm, as after the first request of a customer
-    principal = Principal(
-        "token:1",
-        "bench",
-        {"org_kind": "customer", "org_id": "7", "vendor_slug": VENDOR, "vendor_id": "1", "token_id": "1"},
-    )
+    identity = TokenIdentity(1, "pull", "bench", "pull", 7, "customer", "globex", 1, VENDOR, None)
+    principal = Principal("token:1", "bench", identity)
     allowed = [t for t in sample if licensing.decide(customer, repo, t, datetime.now(UTC))]
     denied = [t for t in sample if not licensing.decide(customer, repo, t, datetime.now(UTC))]
 

@@ -1,5 +1,6 @@
 """Licensing domain: pure rules and decisions (stdlib + cryptography only)."""
 
+from licensing.adoption import newer_releases, newest_release
 from licensing.decisions import (
     DEFAULT_WARN_DAYS,
     Allowed,
@@ -41,6 +42,8 @@ __all__ = [
     "decide_reachable",
     "expiry_warning",
     "lapse_reason",
+    "newer_releases",
+    "newest_release",
     "parse_grant",
     "parse_repository_pattern",
     "parse_tag_glob",

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Router
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from app.api.common import ids_in_range
 from portal_customer.downloads import downloads
-from portal_customer.invitations import invitation_controller
+from portal_customer.invitations import InvitationController
 from portal_customer.software import software
 from portal_customer.team import TeamController
 from portal_customer.tokens import TokenController
 
 
-def customer_portal(engine: AsyncEngine) -> list[Any]:
-    return [invitation_controller(engine), software, TokenController, downloads, TeamController]
+def customer_portal() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[InvitationController, software, TokenController, downloads, TeamController],
+        before_request=ids_in_range,
+        include_in_schema=False,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -11,29 +11,32 @@ from litestar.params import FromQuery
 from litestar.response import Template
 from sqlalchemy import select
 
+from app.dependencies import Reader, SignedIn
 from app.downloads import PullFilters, pull_events
+from app.guards import CUSTOMER
 from app.models import DownloadEvent, Token
-from app.web.context import web
+from app.times import BadMoment, Edge, parse_moment
 from app.web.pages import render
-from portal_customer.common import Req, member
+from portal_customer.common import Req
 
 PAGE_SIZE = 50
 SHOWN_ACTIONS = ("manifest.get", "manifest.head", "denied")
 ACTION_LABELS = {"manifest.get": "pull", "manifest.head": "version check", "denied": "denied"}
 
 
-def day(value: str | None, end: bool = False) -> datetime | None:
+def day(value: str | None, edge: Edge = "start") -> datetime | None:
     """A filter date (YYYY-MM-DD); an end date includes the whole day. Unreadable dates are ignored."""
     try:
-        moment = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC) if value else None
-    except ValueError:
+        return parse_moment(value, edge)
+    except BadMoment:
         return None
-    return moment + timedelta(days=1) if moment and end else moment
 
 
-@get("/portal/downloads", include_in_schema=False)
+@get("/portal/downloads", include_in_schema=False, guards=[CUSTOMER])
 async def downloads(
     request: Req,
+    user: SignedIn,
+    reader: Reader,
     repository: FromQuery[str] = "",
     tag: FromQuery[str] = "",
     decision: FromQuery[Literal["", "allowed", "denied"]] = "",
@@ -42,12 +45,11 @@ async def downloads(
     token: FromQuery[str] = "",
     page: FromQuery[int] = 1,
 ) -> Template:
-    user = await member(request)
-    page = max(page, 1)
-    token_id = int(token) if token.isdigit() else None
+    page = min(max(page, 1), 100_000)
+    token_id = int(token) if token.isdigit() and len(token) < 10 else None
     wanted = PullFilters(
         since=day(since),
-        until=day(until, end=True),
+        until=day(until, "end"),
         customer_id=user.org_id,  # never another customer's events, whatever the query says
         repository=repository.strip() or None,
         tag=tag.strip() or None,
@@ -58,11 +60,10 @@ async def downloads(
     )
     stmt = pull_events(user.vendor_id, wanted)
     stmt = stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc())
-    async with web(request).session() as session:
-        rows = (await session.execute(stmt.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))).all()
-        tokens = dict(
-            (await session.execute(select(Token.id, Token.name).where(Token.organization_id == user.org_id))).all()
-        )
+    rows = (await reader.execute(stmt.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))).all()
+    tokens = dict(
+        (await reader.execute(select(Token.id, Token.name).where(Token.organization_id == user.org_id))).all()
+    )
     filters = {"repository": repository, "tag": tag, "decision": decision, "since": since, "until": until}
     return await render(
         request,

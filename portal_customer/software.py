@@ -10,10 +10,11 @@ from litestar.response import Template
 
 import licensing
 from app.catalog import entitled_repositories
-from app.models import Organization
+from app.dependencies import Reader, SignedIn
+from app.guards import CUSTOMER
 from app.web.context import web
 from app.web.pages import render
-from portal_customer.common import Req, member
+from portal_customer.common import Req
 
 WARN_DAYS = 14
 
@@ -42,16 +43,13 @@ def license_view(lic: licensing.License, now: datetime) -> LicenseView:
     return LicenseView(lic.name, "Active", "ok", until, None)
 
 
-@get("/portal/", include_in_schema=False)
-async def software(request: Req) -> Template:
-    user = await member(request)
+@get("/portal/", include_in_schema=False, guards=[CUSTOMER])
+async def software(request: Req, user: SignedIn, reader: Reader) -> Template:
     context = web(request)
     assert context.policy is not None
     licenses = await context.policy.customer_licenses(user.org_id)
     now = datetime.now(UTC)
-    async with context.session() as session:
-        vendor = await session.get(Organization, user.vendor_id)
-        repositories = await entitled_repositories(session, vendor.slug if vendor else "", licenses, now)
+    repositories = await entitled_repositories(reader, user.vendor_slug, licenses, now)
     return await render(
         request,
         "customer/software.html",

@@ -1,27 +1,28 @@
-"""What every vendor page shares: who may see it, rendering with the vendor's navigation, paging, confirmation."""
+"""What every vendor page shares: rendering with the vendor's navigation, form helpers, paging, confirmation.
+
+Who may see a page is declared on its route (app.guards.staff); what it changes goes through a service."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from litestar import Request
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import URLEncodedBody
 from litestar.response import Template
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import services
-from app.models import Organization
 from app.roles import Permission, permissions
+from app.services.errors import Conflict, Invalid
+from app.sizes import human_size
+from app.times import BadMoment, Edge, aware, parse_moment, shown
 from app.web.account import safe_next
 from app.web.context import web
 from app.web.pages import render
-from app.web.users import WebUser, require_user
+from app.web.users import WebUser
 
 Req = Request[Any, Any, Any]
 Form = URLEncodedBody[dict[str, str]]
@@ -29,48 +30,13 @@ PAGE_SIZE = 25
 MAX_PAGE = 100_000
 
 
-async def staff(request: Req, permission: Permission = Permission.READ) -> WebUser:
-    """The signed-in vendor user, if their role grants `permission` (403 otherwise; 404 for customers)."""
-    user = await require_user(request, "vendor")
-    if permission not in permissions(user.role):
-        raise PermissionDeniedException(f"the role '{user.role}' does not allow {permission.value}")
-    return user
-
-
 def can(user: WebUser, permission: str) -> bool:
     return Permission(permission) in permissions(user.role)
 
 
-async def vendor_slug(session: AsyncSession, user: WebUser) -> str:
-    return await session.scalar(select(Organization.slug).where(Organization.id == user.vendor_id)) or ""
-
-
-def reading(request: Req) -> AsyncSession:
-    """A session for a page's reads: no write lock, so it never waits for (or blocks) a change on SQLite."""
-    return AsyncSession(web(request).engine, expire_on_commit=False)
-
-
-def forget_cached_access(request: Req) -> None:
-    """Drop the registry's cached licenses and tokens so a change bites on the next pull."""
-    request.app.state.policy.forget()
-
-
-def record(
-    session: AsyncSession, request: Req, user: WebUser, action: str, kind: str, oid: object, **sides: Any
-) -> None:
-    """An admin audit entry with the person and their address, committed with the change."""
-    web(request).record(session, request, user, action, kind, oid, sides.get("before"), sides.get("after"))
-
-
-def human_size(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
+def field_error(exc: Invalid | Conflict) -> dict[str, str]:
+    """A service's refusal, shown next to the form field(s) it names."""
+    return dict(exc.fields) if isinstance(exc, Invalid) else {exc.field: exc.message}
 
 
 def as_json(value: Any) -> str:
@@ -78,26 +44,13 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def when(value: datetime | date | None, with_time: bool = True) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, datetime):
-        value = services.aware(value).astimezone(UTC)  # type: ignore[union-attr]
-        return value.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
-    return value.isoformat()
-
-
-def parse_day(text: str, field: str, errors: dict[str, str], end_of_day: bool = False) -> datetime | None:
-    """A YYYY-MM-DD form value as a UTC datetime; an error for the field when it is not a date."""
-    text = (text or "").strip()
-    if not text:
-        return None
+def parse_day(text: str | None, field: str, errors: dict[str, str], edge: Edge = "start") -> datetime | None:
+    """A YYYY-MM-DD form value as a UTC moment (`edge` "end": the end of that day); an error for the field."""
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
+        return parse_moment(text, edge)
+    except BadMoment:
         errors[field] = "Enter a date as YYYY-MM-DD."
         return None
-    return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
 
 
 def parse_int(text: str | None, field: str, errors: dict[str, str], default: int = 0) -> int:
@@ -158,7 +111,8 @@ async def page(request: Req, template: str, user: WebUser, *, section: str, **co
         section=section,
         can=lambda permission: can(user, permission),
         human_size=human_size,
-        when=when,
+        when=shown,
+        aware=aware,
         as_json=as_json,
         public_url=web(request).public_url,
         registry_host=urlsplit(web(request).public_url).netloc,
@@ -166,8 +120,17 @@ async def page(request: Req, template: str, user: WebUser, *, section: str, **co
     )
 
 
-async def confirm(request: Req, user: WebUser, question: str, detail: str, action: str, button: str) -> Template:
-    """Asked before a destructive action when the browser did not confirm it already (htmx sends confirm=yes)."""
+async def confirm(
+    request: Req,
+    user: WebUser,
+    question: str,
+    detail: str,
+    action: str,
+    button: str,
+    fields: dict[str, str] | None = None,
+) -> Template:
+    """Asked before a destructive action when the browser did not confirm it already (htmx sends confirm=yes);
+    `fields` are posted again with the confirmation."""
     return await page(
         request,
         "vendor/confirm.html",
@@ -177,5 +140,6 @@ async def confirm(request: Req, user: WebUser, question: str, detail: str, actio
         detail=detail,
         action=action,
         button=button,
+        fields=fields or {},
         back=safe_next(urlsplit(request.headers.get("referer") or "").path, "/vendor/"),
     )

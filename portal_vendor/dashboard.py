@@ -8,11 +8,15 @@ from litestar import Controller, get
 from litestar.response import Template
 from sqlalchemy import select
 
-from app import catalog, services
+from app import catalog
+from app.dependencies import Reader, SignedIn
+from app.guards import staff
 from app.models import License, Organization
+from app.roles import Permission
+from app.times import utcnow
 from app.usage import usage_query
 from portal_vendor.charts import daily_bars
-from portal_vendor.common import Req, page, reading, staff, vendor_slug
+from portal_vendor.common import Req, page
 
 EXPIRY_HORIZON = timedelta(days=30)
 
@@ -25,43 +29,41 @@ class DashboardController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/")
-    async def dashboard(self, request: Req) -> Template:
-        user = await staff(request)
-        now = services.utcnow()
+    @get("/", guards=[staff(Permission.READ)])
+    async def dashboard(self, request: Req, user: SignedIn, reader: Reader) -> Template:
+        now = utcnow()
         since = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=29)
-        async with reading(request) as session:
-            conn = await session.connection()
-            by_day = await conn.execute(await usage_query(conn, user.vendor_id, "day", since, None, None, None))
-            chart = daily_bars({_day(r.key): int(r.pulls) for r in by_day}, now.date())
-            by_customer = (
-                await conn.execute(await usage_query(conn, user.vendor_id, "customer", since, None, None, None))
-            ).all()
-            top = sorted((r for r in by_customer if r.key), key=lambda r: -int(r.pulls))[:5]
-            names = dict(
-                (
-                    await session.execute(
-                        select(Organization.id, Organization.name).where(
-                            Organization.vendor_id == user.vendor_id, Organization.kind == "customer"
-                        )
+        conn = await reader.connection()
+        by_day = await conn.execute(await usage_query(conn, user.vendor_id, "day", since, None, None, None))
+        chart = daily_bars({_day(r.key): int(r.pulls) for r in by_day}, now.date())
+        by_customer = (
+            await conn.execute(await usage_query(conn, user.vendor_id, "customer", since, None, None, None))
+        ).all()
+        top = sorted((r for r in by_customer if r.key), key=lambda r: -int(r.pulls))[:5]
+        names = dict(
+            (
+                await reader.execute(
+                    select(Organization.id, Organization.name).where(
+                        Organization.vendor_id == user.vendor_id, Organization.kind == "customer"
                     )
-                ).all()
-            )
-            expiring = (
-                await session.execute(
-                    select(License.id, License.name, License.valid_until, License.customer_id, Organization.name)
-                    .join(Organization, Organization.id == License.customer_id)
-                    .where(
-                        License.vendor_id == user.vendor_id,
-                        License.status == "active",
-                        License.valid_until >= now - timedelta(days=1),
-                        License.valid_until <= now + EXPIRY_HORIZON,
-                    )
-                    .order_by(License.valid_until)
-                    .limit(10)
                 )
             ).all()
-            pushes = await catalog.latest_pushes(session, await vendor_slug(session, user))
+        )
+        expiring = (
+            await reader.execute(
+                select(License.id, License.name, License.valid_until, License.customer_id, Organization.name)
+                .join(Organization, Organization.id == License.customer_id)
+                .where(
+                    License.vendor_id == user.vendor_id,
+                    License.status == "active",
+                    License.valid_until >= now - timedelta(days=1),
+                    License.valid_until <= now + EXPIRY_HORIZON,
+                )
+                .order_by(License.valid_until)
+                .limit(10)
+            )
+        ).all()
+        pushes = await catalog.latest_pushes(reader, user.vendor_slug)
         top_customers = [(key, names.get(key, f"customer {key}"), int(r.pulls)) for r in top if (key := r.key)]
         return await page(
             request,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, get
@@ -10,13 +9,16 @@ from litestar.params import FromQuery
 from litestar.response import Stream, Template
 from sqlalchemy import select
 
-from app import admin_log, downloads, services
+from app import admin_log, downloads
 from app.api.export import export_response
+from app.dependencies import Reader, SignedIn
+from app.guards import staff
 from app.models import AdminAuditEntry, DownloadEvent, Organization
 from app.roles import Permission
+from app.services.errors import Invalid
 from app.usage import GroupBy, usage_query
 from app.web.context import web
-from portal_vendor.common import PAGE_SIZE, Req, page, parse_day, query_url, reading, staff
+from portal_vendor.common import PAGE_SIZE, Req, page, parse_day, query_url
 
 GROUPS: tuple[GroupBy, ...] = ("customer", "repository", "tag", "day", "license")
 FILTERS = ("since", "until", "customer_id", "repository", "tag", "decision", "kind")
@@ -37,10 +39,10 @@ def _filters(params: dict[str, str], errors: dict[str, str]) -> downloads.PullFi
             customer_id = int(params["customer_id"])
         except ValueError:
             errors["customer_id"] = "Choose a customer from the list."
-    until = parse_day(params.get("until", ""), "until", errors)
+    until = parse_day(params.get("until", ""), "until", errors, "end")
     return downloads.PullFilters(
         since=parse_day(params.get("since", ""), "since", errors),
-        until=until + timedelta(days=1) if until else None,  # the "until" day is included
+        until=until,  # the end of the "until" day: that day is included
         customer_id=customer_id,
         repository=params.get("repository", "").strip() or None,
         tag=params.get("tag", "").strip() or None,
@@ -53,31 +55,34 @@ class DownloadsController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/downloads")
+    @get("/downloads", guards=[staff(Permission.READ)])
     async def pulls(
-        self, request: Req, cursor: FromQuery[str | None] = None, group_by: FromQuery[str] = "customer"
+        self,
+        request: Req,
+        user: SignedIn,
+        reader: Reader,
+        cursor: FromQuery[str | None] = None,
+        group_by: FromQuery[str] = "customer",
     ) -> Template:
-        user = await staff(request)
         params = {k: request.query_params.get(k, "") for k in FILTERS}
         errors: dict[str, str] = {}
         f = _filters(params, errors)
         group: GroupBy = group_by if group_by in GROUPS else "customer"
-        async with reading(request) as session:
-            try:
-                stmt = downloads.newest_first(downloads.pull_events(user.vendor_id, f), cursor, PAGE_SIZE)
-            except services.Invalid:
-                stmt = downloads.newest_first(downloads.pull_events(user.vendor_id, f), None, PAGE_SIZE)
-            rows = (await session.execute(stmt)).all()
-            conn = await session.connection()
-            usage_stmt = await usage_query(conn, user.vendor_id, group, f.since, f.until, f.customer_id, f.repository)
-            usage = (await conn.execute(usage_stmt)).all()
-            customers = (
-                await session.execute(
-                    select(Organization.id, Organization.name)
-                    .where(Organization.vendor_id == user.vendor_id, Organization.kind == "customer")
-                    .order_by(Organization.name)
-                )
-            ).all()
+        try:
+            stmt = downloads.newest_first(downloads.pull_events(user.vendor_id, f), cursor, PAGE_SIZE)
+        except Invalid:
+            stmt = downloads.newest_first(downloads.pull_events(user.vendor_id, f), None, PAGE_SIZE)
+        rows = (await reader.execute(stmt)).all()
+        conn = await reader.connection()
+        usage_stmt = await usage_query(conn, user.vendor_id, group, f.since, f.until, f.customer_id, f.repository)
+        usage = (await conn.execute(usage_stmt)).all()
+        customers = (
+            await reader.execute(
+                select(Organization.id, Organization.name)
+                .where(Organization.vendor_id == user.vendor_id, Organization.kind == "customer")
+                .order_by(Organization.name)
+            )
+        ).all()
         names = {c.id: c.name for c in customers}
         usage = sorted(usage, key=lambda r: -int(r.pulls)) if group != "day" else list(usage)
         next_url = (
@@ -105,32 +110,34 @@ class DownloadsController(Controller):
             export_url=lambda fmt: query_url("/vendor/downloads/export", **params, format=fmt),
         )
 
-    @get("/downloads/export")
-    async def export_pulls(self, request: Req, format: FromQuery[str] = "csv") -> Stream:
-        user = await staff(request)
+    @get("/downloads/export", guards=[staff(Permission.AUDIT)])
+    async def export_pulls(self, request: Req, user: SignedIn, format: FromQuery[str] = "csv") -> Stream:
         f = _filters({k: request.query_params.get(k, "") for k in FILTERS}, {})
         stmt = downloads.pull_events(user.vendor_id, f).order_by(DownloadEvent.at, DownloadEvent.id)
         fmt = "json" if format == "json" else "csv"
         return export_response(web(request).engine, stmt, downloads.COLUMNS, downloads.event_json, fmt, "pulls")
 
-    @get("/audit-log")
+    @get("/audit-log", guards=[staff(Permission.AUDIT)])
     async def audit_log(
-        self, request: Req, before_id: FromQuery[str | None] = None, action: FromQuery[str] = ""
+        self,
+        request: Req,
+        user: SignedIn,
+        reader: Reader,
+        before_id: FromQuery[str | None] = None,
+        action: FromQuery[str] = "",
     ) -> Template:
-        user = await staff(request, Permission.AUDIT)
         stmt = admin_log.entries(user.vendor_id, action=action.strip() or None)
         if before_id and before_id.isdigit():
             stmt = stmt.where(AdminAuditEntry.id < int(before_id))
-        async with reading(request) as session:
-            rows = (await session.execute(stmt.order_by(AdminAuditEntry.id.desc()).limit(PAGE_SIZE))).all()
-            actions = (
-                await session.scalars(
-                    select(AdminAuditEntry.action)
-                    .where(AdminAuditEntry.vendor_id == user.vendor_id)
-                    .distinct()
-                    .order_by(AdminAuditEntry.action)
-                )
-            ).all()
+        rows = (await reader.execute(stmt.order_by(AdminAuditEntry.id.desc()).limit(PAGE_SIZE))).all()
+        actions = (
+            await reader.scalars(
+                select(AdminAuditEntry.action)
+                .where(AdminAuditEntry.vendor_id == user.vendor_id)
+                .distinct()
+                .order_by(AdminAuditEntry.action)
+            )
+        ).all()
         entries: list[dict[str, Any]] = [admin_log.entry_json(r) for r in rows]
         next_url = (
             query_url("/vendor/audit-log", action=action, before_id=rows[-1].id) if len(rows) == PAGE_SIZE else None
@@ -149,11 +156,10 @@ class DownloadsController(Controller):
             export_url=lambda fmt: query_url("/vendor/audit-log/export", action=action, format=fmt),
         )
 
-    @get("/audit-log/export")
+    @get("/audit-log/export", guards=[staff(Permission.AUDIT)])
     async def export_audit_log(
-        self, request: Req, format: FromQuery[str] = "csv", action: FromQuery[str] = ""
+        self, request: Req, user: SignedIn, format: FromQuery[str] = "csv", action: FromQuery[str] = ""
     ) -> Stream:
-        user = await staff(request, Permission.AUDIT)
         stmt = admin_log.entries(user.vendor_id, action=action.strip() or None).order_by(AdminAuditEntry.id)
         fmt = "json" if format == "json" else "csv"
         return export_response(web(request).engine, stmt, admin_log.COLUMNS, admin_log.entry_json, fmt, "audit-log")

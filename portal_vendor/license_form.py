@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import licensing
-from app import catalog, services
-from app.services import GrantInput
+from app import catalog
+from app.services.licenses import GrantInput
 
 MAX_ROWS = 50
 PREVIEW_TAGS = 12  # matching tags listed per rule and repository; the rest are counted
@@ -56,8 +56,10 @@ def split_rules(text: str) -> list[str]:
     return [rule.strip() for rule in text.split(",") if rule.strip()]
 
 
-def form_field(service_field: str, grants: list[GrantInput], form: LicenseForm) -> str:
+def form_field(service_field: str, form: LicenseForm) -> str:
     """The form field a service error names: grants[2] is the third non-empty row."""
+    if service_field == "grants":
+        return "repository_0"
     if not service_field.startswith("grants["):
         return service_field
     index = int(service_field[len("grants[") :].split("]")[0])
@@ -116,18 +118,3 @@ async def preview(session: AsyncSession, vendor_slug: str, form: LicenseForm, no
             rules.append(RuleMatch(rule, None, matches))
         result.append(RowPreview(index, repository, None, len(names), rules))
     return result
-
-
-def validate(vendor_slug: str, form: LicenseForm, errors: dict[str, str]) -> list[GrantInput]:
-    """Check the grants as the API does; the first problem is reported next to its row."""
-    grants = form.grants()
-    if not form.name:
-        errors["name"] = "Give the license a name, e.g. “Globex production”."
-    if not grants:
-        errors["repository_0"] = "Grant at least one repository."
-        return grants
-    try:
-        services.validate_grants(vendor_slug, grants)
-    except services.Invalid as exc:
-        errors[form_field(exc.field, grants, form)] = exc.message
-    return grants

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 PULL, PUSH, DELETE = "pull", "push", "delete"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated caller. `subject` is stable and is what JWTs carry in `sub`."""
+    """An authenticated caller. `subject` is stable and is what JWTs carry in `sub`; `identity` is the
+    policy's own description of the caller, opaque to the registry (handed back in events)."""
 
     subject: str
     display_name: str
-    attributes: dict[str, str] = field(default_factory=dict, compare=False)
+    identity: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class RegistryAction(StrEnum):
+    """What a registry event records: reads, writes and denials (the admin log has its own names)."""
+
+    MANIFEST_GET = "manifest.get"  # a pull
+    MANIFEST_HEAD = "manifest.head"  # a version check
+    BLOB_GET = "blob.get"
+    MANIFEST_PUT = "manifest.put"
+    BLOB_PUT = "blob.put"
+    BLOB_MOUNT = "blob.mount"
+    MANIFEST_DELETE = "manifest.delete"
+    BLOB_DELETE = "blob.delete"
+    DENIED = "denied"
+
 
 MAX_USER_AGENT = 512  # characters kept of a client's User-Agent: enough for any real client, bounded storage
 
 
 @dataclass(frozen=True, slots=True)
 class RegistryEvent:
-    action: str  # manifest.get, manifest.head, blob.get, manifest.put, blob.put, *.delete, denied
+    action: RegistryAction
     repository: str
     subject: str | None
     reference: str | None = None
@@ -24,7 +39,7 @@ class RegistryEvent:
     client_ip: str | None = None
     user_agent: str | None = None
     license: str | None = None  # what the policy said allowed the read (Decision.license)
-    actor: Mapping[str, str] = field(default_factory=dict)  # the principal's attributes, opaque here
+    actor: Any = None  # the principal's identity (Principal.identity), opaque here
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

@@ -7,7 +7,8 @@ and every such write in this process invalidates them. A cache miss is one query
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
@@ -368,8 +369,17 @@ class Metadata:
             self._by_tag.put((repository, tag), record)
         return []
 
-    async def delete_tag(self, repository: str, tag: str) -> bool:
-        async with write_transaction(self.engine) as conn:
+    @asynccontextmanager
+    async def _writing(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        """The caller's transaction (a change recorded with the write), or a write transaction of our own."""
+        if conn is not None:
+            yield conn
+            return
+        async with write_transaction(self.engine) as own:
+            yield own
+
+    async def delete_tag(self, repository: str, tag: str, conn: AsyncConnection | None = None) -> bool:
+        async with self._writing(conn) as conn:
             repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
             result = await conn.execute(delete(tags_t).where(tags_t.c.repository_id == repo_id, tags_t.c.name == tag))
             if result.rowcount:
@@ -378,9 +388,9 @@ class Metadata:
         self._touched(repository)
         return bool(result.rowcount)
 
-    async def delete_manifest(self, repository: str, digest: str) -> bool:
-        """Delete a manifest and the tags pointing to it."""
-        async with write_transaction(self.engine) as conn:
+    async def delete_manifest(self, repository: str, digest: str, conn: AsyncConnection | None = None) -> bool:
+        """Delete a manifest and the tags pointing to it (in `conn`'s transaction when given)."""
+        async with self._writing(conn) as conn:
             repo_id = (await conn.execute(select(repositories.c.id).where(repositories.c.name == repository))).scalar()
             manifest_id = (
                 await conn.execute(

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import event
 
 from app.db import upgrade
-from app.identity import bootstrap_vendor
 from app.main import create_app
+from app.services.accounts import bootstrap_vendor
 from app.settings import DatabaseSettings, MailSettings, RegistrySettings, ServerSettings, Settings, StorageSettings
 from tests.support import postgres
 from tests.support.s3 import S3Server, start_s3_server

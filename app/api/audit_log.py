@@ -11,8 +11,10 @@ from litestar.response import Stream
 from sqlalchemy import Select
 
 from app.admin_log import COLUMNS, entries, entry_json
-from app.api.common import Caller, Engine, Session, clamp
+from app.api.common import Limit, QueryId, clamp
 from app.api.export import export_response
+from app.dependencies import CurrentActor, Engine, Reader
+from app.guards import api
 from app.models import AdminAuditEntry as A
 from app.roles import Permission
 
@@ -27,33 +29,32 @@ class AuditLogController(Controller):
     path = "/api/v1/audit-log"
     tags = ["audit"]
 
-    @get("/")
+    @get("/", guards=[api(Permission.AUDIT)])
     async def list_(
         self,
-        caller: Caller,
-        session: Session,
+        actor: CurrentActor,
+        reader: Reader,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
         action: FromQuery[str | None] = None,
         object_type: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 100,
-        before_id: FromQuery[int | None] = None,
+        limit: Limit = 100,
+        before_id: QueryId = None,
     ) -> dict[str, Any]:
         """Newest first; pass `next_before_id` back as `before_id` for the next page."""
-        caller.require(Permission.AUDIT)
-        stmt = _filtered(caller.vendor_id, since, until, action, object_type)
+        stmt = _filtered(actor.vendor_id, since, until, action, object_type)
         if before_id is not None:
             stmt = stmt.where(A.id < before_id)
-        rows = (await session.execute(stmt.order_by(A.id.desc()).limit(clamp(limit)))).all()
+        rows = (await reader.execute(stmt.order_by(A.id.desc()).limit(clamp(limit)))).all()
         return {
             "items": [entry_json(r) for r in rows],
             "next_before_id": rows[-1].id if len(rows) == clamp(limit) else None,
         }
 
-    @get("/export")
+    @get("/export", guards=[api(Permission.AUDIT)])
     async def export(
         self,
-        caller: Caller,
+        actor: CurrentActor,
         engine: Engine,
         format: FromQuery[Literal["csv", "json"]] = "csv",
         since: FromQuery[datetime | None] = None,
@@ -61,6 +62,5 @@ class AuditLogController(Controller):
         action: FromQuery[str | None] = None,
         object_type: FromQuery[str | None] = None,
     ) -> Stream:
-        caller.require(Permission.AUDIT)
-        stmt = _filtered(caller.vendor_id, since, until, action, object_type).order_by(A.id)
+        stmt = _filtered(actor.vendor_id, since, until, action, object_type).order_by(A.id)
         return export_response(engine, stmt, COLUMNS, entry_json, format, "audit-log")

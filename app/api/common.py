@@ -1,104 +1,29 @@
-"""What every /api/v1 handler shares: the calling API token, a database session, errors, paging."""
+"""What every /api/v1 handler shares: errors in one JSON shape, paging, and integers a column can hold."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Network
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response
-from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
 
-from app import services
-from app.policy import WharfPolicy
-from app.roles import Permission, permissions
-from app.services import Invalid, NotFound
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from app.times import BadMoment, Edge, parse_moment
 from registry.errors import UNAVAILABLE_RETRY_SECONDS
-from registry.http.common import UNAVAILABLE, client_ip
-from registry.sql import WRITE
+from registry.http.common import UNAVAILABLE
 
 MAX_LIMIT = 200
-
+MAX_ID = 2**31 - 1  # the largest id any table holds (int4 on PostgreSQL)
+# An id in a body or query: larger values could not name anything, and would break a database query.
+DbId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Parameter(ge=0, le=MAX_ID)]  # an optional id or cursor in the query string
+Limit = Annotated[int, Parameter(ge=1)]  # more than MAX_LIMIT is served as MAX_LIMIT
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ApiCaller:
-    token_id: int
-    vendor_id: int
-    vendor_slug: str
-    role: str
-    label: str  # how the admin audit log names the actor
-    client_ip: str | None
-
-    def record(
-        self,
-        session: AsyncSession,
-        action: str,
-        object_type: str,
-        object_id: object,
-        before: Any = None,
-        after: Any = None,
-    ) -> None:
-        services.record_change(
-            session,
-            vendor_id=self.vendor_id,
-            actor=self.label,
-            client_ip=self.client_ip,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            before=before,
-            after=after,
-        )
-
-    def require(self, permission: Permission) -> None:
-        if permission not in permissions(self.role):
-            raise PermissionDeniedException(f"the token's role '{self.role}' does not allow {permission.value}")
-
-
-Caller = NamedDependency[ApiCaller]
-Session = NamedDependency[AsyncSession]
-Forget = NamedDependency[Callable[[], None]]  # drop the policy's caches after a write
-PublicUrl = NamedDependency[str]
-Engine = NamedDependency[AsyncEngine]  # for streams that outlive the request's session
-
-
-def caller_provider(policy: WharfPolicy, trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()) -> Any:
-    async def provide_caller(request: Request[Any, Any, Any]) -> ApiCaller:
-        scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
-        principal = await policy.authenticate(secret.strip()) if scheme.lower() == "bearer" and secret else None
-        if principal is None:
-            raise NotAuthorizedException("an API token is required: Authorization: Bearer wharf_api_…")
-        attrs = principal.attributes
-        if attrs["org_kind"] != "vendor" or attrs["token_kind"] != "api":
-            raise PermissionDeniedException("only vendor API tokens may use the automation API")
-        label = f"token:{attrs['token_id']} ({principal.display_name})"
-        return ApiCaller(
-            int(attrs["token_id"]),
-            int(attrs["vendor_id"]),
-            attrs["vendor_slug"],
-            attrs["role"],
-            label,
-            client_ip(request, trusted_proxies),
-        )
-
-    return provide_caller
-
-
-def session_provider(engine: AsyncEngine) -> Any:
-    writer = engine.execution_options(**WRITE)
-
-    async def provide_session() -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(writer, expire_on_commit=False) as session:
-            yield session
-
-    return provide_session
 
 
 def page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
@@ -106,19 +31,39 @@ def page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
 
 
 def clamp(limit: int) -> int:
-    if limit < 1:
-        raise Invalid("limit", "limit must be at least 1")
     return min(limit, MAX_LIMIT)
 
 
-def not_found(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return Response({"status_code": 404, "detail": str(exc)}, status_code=404)
+def moment(field: str, text: str | None, edge: Edge) -> datetime | None:
+    """A date or a date and time from a request: a date that ends something means the end of that UTC day."""
+    try:
+        return parse_moment(text, edge)
+    except BadMoment as exc:
+        raise Invalid(field, str(exc)) from None
 
 
-def invalid(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    assert isinstance(exc, Invalid)
-    body = {"status_code": 400, "detail": exc.message, "extra": [{"key": exc.field, "message": exc.message}]}
-    return Response(body, status_code=400)
+async def ids_in_range(request: Request[Any, Any, Any]) -> None:
+    """A path id no column can hold names nothing: 404, as for any id that does not exist."""
+    if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in request.path_params.values()):
+        raise NotFoundException("no such object")
+
+
+def _error(status: int, exc: ServiceError, fields: dict[str, str] | None = None) -> Response[Any]:
+    body: dict[str, Any] = {"status_code": status, "detail": exc.message}
+    if fields:
+        body["extra"] = [{"key": key, "message": message} for key, message in fields.items()]
+    return Response(body, status_code=status)
+
+
+def service_error(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, Invalid):
+        return _error(400, exc, exc.fields)
+    if isinstance(exc, Conflict):
+        return _error(409, exc, {exc.field: exc.message})
+    if isinstance(exc, Forbidden):
+        return _error(403, exc)
+    assert isinstance(exc, NotFound)
+    return _error(404, exc)
 
 
 def unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -127,4 +72,4 @@ def unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return Response(body, status_code=503, headers={"Retry-After": UNAVAILABLE_RETRY_SECONDS})
 
 
-EXCEPTION_HANDLERS = {NotFound: not_found, Invalid: invalid, **dict.fromkeys(UNAVAILABLE, unavailable)}
+EXCEPTION_HANDLERS = {ServiceError: service_error, **dict.fromkeys(UNAVAILABLE, unavailable)}

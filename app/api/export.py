@@ -12,7 +12,7 @@ from litestar.response import Stream
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import services
+from app.times import utcnow
 
 
 def export_response(
@@ -24,7 +24,7 @@ def export_response(
     name: str,
 ) -> Stream:
     body = stream_rows(engine, stmt.execution_options(yield_per=1000), columns, to_json, format)
-    filename = f"{name}-{services.utcnow():%Y%m%dT%H%M%SZ}.{format}"
+    filename = f"{name}-{utcnow():%Y%m%dT%H%M%SZ}.{format}"
     return Stream(
         body,
         media_type="text/csv" if format == "csv" else "application/json",

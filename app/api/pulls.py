@@ -10,9 +10,11 @@ from litestar.params import FromQuery
 from litestar.response import Stream
 from sqlalchemy import Select
 
-from app.api.common import Caller, Engine, Session, clamp
+from app.api.common import Limit, QueryId, clamp
 from app.api.export import export_response
+from app.dependencies import CurrentActor, Engine, Reader
 from app.downloads import COLUMNS, PullFilters, cursor_of, event_json, newest_first, pull_events
+from app.guards import api
 from app.models import DownloadEvent
 from app.roles import Permission
 
@@ -34,44 +36,42 @@ class PullController(Controller):
     path = "/api/v1/pulls"
     tags = ["downloads"]
 
-    @get("/")
+    @get("/", guards=[api(Permission.READ)])
     async def list_(
         self,
-        caller: Caller,
-        session: Session,
+        actor: CurrentActor,
+        reader: Reader,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
-        customer_id: FromQuery[int | None] = None,
-        license_id: FromQuery[int | None] = None,
+        customer_id: QueryId = None,
+        license_id: QueryId = None,
         repository: FromQuery[str | None] = None,
         tag: FromQuery[str | None] = None,
         decision: FromQuery[Literal["allowed", "denied"] | None] = None,
-        limit: FromQuery[int] = 100,
+        limit: Limit = 100,
         cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """Newest first; pass `next_cursor` back as `cursor` for the next page."""
-        caller.require(Permission.READ)
-        stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
-        rows = (await session.execute(newest_first(stmt, cursor, clamp(limit)))).all()
+        stmt = _filtered(actor.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
+        rows = (await reader.execute(newest_first(stmt, cursor, clamp(limit)))).all()
         next_cursor = cursor_of(rows[-1]) if len(rows) == clamp(limit) else None
         return {"items": [event_json(r) for r in rows], "next_cursor": next_cursor}
 
-    @get("/export")
+    @get("/export", guards=[api(Permission.AUDIT)])
     async def export(
         self,
-        caller: Caller,
+        actor: CurrentActor,
         engine: Engine,
         format: FromQuery[Literal["csv", "json"]] = "csv",
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
-        customer_id: FromQuery[int | None] = None,
-        license_id: FromQuery[int | None] = None,
+        customer_id: QueryId = None,
+        license_id: QueryId = None,
         repository: FromQuery[str | None] = None,
         tag: FromQuery[str | None] = None,
         decision: FromQuery[Literal["allowed", "denied"] | None] = None,
     ) -> Stream:
         """Every matching event, oldest first, streamed with a server-side cursor: no row cap, flat memory."""
-        caller.require(Permission.READ)
-        stmt = _filtered(caller.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
+        stmt = _filtered(actor.vendor_id, since, until, customer_id, license_id, repository, tag, decision)
         stmt = stmt.order_by(DownloadEvent.at, DownloadEvent.id)
         return export_response(engine, stmt, COLUMNS, event_json, format, "pulls")

@@ -9,7 +9,9 @@ from typing import Any
 from litestar import Controller, get
 from litestar.params import FromQuery
 
-from app.api.common import Caller, Session
+from app.api.common import QueryId
+from app.dependencies import CurrentActor, Reader
+from app.guards import api
 from app.roles import Permission
 from app.usage import GroupBy, usage_query
 
@@ -26,20 +28,19 @@ class UsageController(Controller):
     path = "/api/v1/usage"
     tags = ["downloads"]
 
-    @get("/")
+    @get("/", guards=[api(Permission.READ)])
     async def usage(
         self,
-        caller: Caller,
-        session: Session,
+        actor: CurrentActor,
+        reader: Reader,
         group_by: FromQuery[GroupBy] = "customer",
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
-        customer_id: FromQuery[int | None] = None,
+        customer_id: QueryId = None,
         repository: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        caller.require(Permission.READ)
-        conn = await session.connection()
-        stmt = await usage_query(conn, caller.vendor_id, group_by, since, until, customer_id, repository)
+        conn = await reader.connection()
+        stmt = await usage_query(conn, actor.vendor_id, group_by, since, until, customer_id, repository)
         rows = (await conn.execute(stmt)).all()
         return {
             "group_by": group_by,

@@ -7,10 +7,10 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.identity import TokenIdentity
 from registry.events import RegistryEvent
 
 ROTATE_AT = 64 * 1024 * 1024  # once everything before it is stored, start a fresh spool file
@@ -21,16 +21,15 @@ def _int(value: str | None) -> int | None:
 
 
 def record_of(event: RegistryEvent) -> dict[str, Any]:
-    actor: Mapping[str, str] = event.actor
-    customer = actor.get("org_id") if actor.get("org_kind") == "customer" else None
+    who: TokenIdentity | None = event.actor
     return {
         "id": uuid.uuid4().hex,
         "at": event.at.isoformat(),
-        "action": event.action,
-        "vendor_id": _int(actor.get("vendor_id")),
-        "customer_id": _int(customer),
+        "action": str(event.action),
+        "vendor_id": who.vendor_id if who else None,
+        "customer_id": who.customer_id if who else None,
         "license_id": _int(event.license),
-        "token_id": _int(actor.get("token_id")),
+        "token_id": who.token_id if who else None,
         "repository": event.repository,
         "reference": event.reference,
         "digest": event.digest,

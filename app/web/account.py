@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import anyio.to_thread
@@ -12,19 +11,19 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
-from app.identity import verify_password
-from app.mail import Mail
+from app.dependencies import Accounts, Reader
+from app.guards import PUBLIC
 from app.models import User
-from app.web import resets
+from app.passwords import DUMMY_HASH, verify_password
+from app.services.accounts import usable_reset
+from app.services.errors import Invalid, NotFound
 from app.web.context import web
 from app.web.pages import render
-from app.web.sessions import ROTATE_KEY, SESSION_COOKIE, SESSION_STORE, end_sessions_of
+from app.web.sessions import sign_in
 from app.web.users import current_user, load_user
 
 Req = Request[Any, Any, Any]
 Form = URLEncodedBody[dict[str, str]]
-# Verifying against this for unknown emails keeps the answer time the same whether the account exists.
-_DUMMY_HASH = "scrypt$32768$8$1$" + "00" * 16 + "$" + "00" * 32
 
 
 NOTICES = {
@@ -46,13 +45,13 @@ def _minutes(seconds: int) -> str:
 
 
 async def _check_password(password: str, stored: str | None) -> bool:
-    return await anyio.to_thread.run_sync(verify_password, password, stored or _DUMMY_HASH)
+    return await anyio.to_thread.run_sync(verify_password, password, stored or DUMMY_HASH)
 
 
 class AccountController(Controller):
     include_in_schema = False
 
-    @get("/signin")
+    @get("/signin", guards=[PUBLIC])
     async def signin_page(
         self, request: Req, next: FromQuery[str | None] = None, notice: FromQuery[str | None] = None
     ) -> Template | Redirect:
@@ -62,7 +61,7 @@ class AccountController(Controller):
         notice_text = NOTICES.get(notice or "")
         return await render(request, "web/signin.html", next=next or "", email="", error=None, notice=notice_text)
 
-    @post("/signin", status_code=200)
+    @post("/signin", status_code=200, guards=[PUBLIC])
     async def signin(self, request: Req, data: Form) -> Template | Redirect:
         context = web(request)
         email, password = (data.get("email") or "").strip().lower(), data.get("password") or ""
@@ -80,24 +79,20 @@ class AccountController(Controller):
             error = "That email and password do not match an account."
             return await render(request, "web/signin.html", status=400, next=target, email=email, error=error)
         await context.throttle.succeeded(context.engine, email, ip)
-        old = request.cookies.get(SESSION_COOKIE)
-        if old:
-            await request.app.stores.get(SESSION_STORE).delete(old)
-        request.scope[ROTATE_KEY] = secrets.token_hex(32)  # type: ignore[literal-required]
-        request.set_session({"uid": user.id, "org": user.org_id})
+        await sign_in(request, user.id, user.org_id)
         return Redirect(safe_next(target, user.home), status_code=303)
 
-    @post("/signout", status_code=303)
+    @post("/signout", status_code=303, guards=[PUBLIC])
     async def signout(self, request: Req) -> Redirect:
         request.clear_session()
         return Redirect("/signin?notice=signed_out", status_code=303)
 
-    @get("/password/forgot")
+    @get("/password/forgot", guards=[PUBLIC])
     async def forgot_page(self, request: Req) -> Template:
         return await render(request, "web/forgot.html", sent=False, email="", error=None)
 
-    @post("/password/forgot", status_code=200)
-    async def forgot(self, request: Req, data: Form) -> Template:
+    @post("/password/forgot", status_code=200, guards=[PUBLIC])
+    async def forgot(self, request: Req, data: Form, accounts: Accounts) -> Template:
         context = web(request)
         email, ip = (data.get("email") or "").strip().lower(), context.client_ip(request)
         # counted by the address typed, so the answer is the same whether an account has it
@@ -106,51 +101,27 @@ class AccountController(Controller):
             error = f"Too many reset requests. Please wait {_minutes(wait)} and try again."
             return await render(request, "web/forgot.html", status=429, sent=False, email="", error=error)
         await context.throttle.reset_requested(context.engine, email, ip)
-        mail = None
-        async with context.session() as session:
-            created = await resets.create_reset(session, email) if "@" in email else None
-            await session.commit()
-        if created is not None:
-            link = f"{context.public_url}/password/reset/{created[1]}"
-            text = (
-                f"Someone (hopefully you) asked to reset the password of {email} on {context.public_url}.\n\n"
-                f"Choose a new password here (the link works once, for one hour):\n{link}\n\n"
-                "If you did not ask for this, ignore this mail: your password stays as it is.\n"
-            )
-            mail = Mail(email, "Reset your password", text)
+        mail = await accounts.request_reset(email)
         page = await render(request, "web/forgot.html", sent=True, email=email, error=None)
         if mail is not None:  # sent after the answer, so its timing does not tell whether the account exists
-            page.background = BackgroundTask(context.mailer.send, mail)
+            page.background = BackgroundTask(accounts.send, mail)
         return page
 
-    @get("/password/reset/{secret:str}")
-    async def reset_page(self, request: Req, secret: FromPath[str]) -> Template:
-        async with web(request).session() as session:
-            reset = await resets.usable_reset(session, secret)
+    @get("/password/reset/{secret:str}", guards=[PUBLIC])
+    async def reset_page(self, request: Req, secret: FromPath[str], reader: Reader) -> Template:
+        reset = await usable_reset(reader, secret)
         return await render(
             request, "web/reset.html", status=200 if reset else 404, valid=reset is not None, error=None
         )
 
-    @post("/password/reset/{secret:str}", status_code=200)
-    async def reset(self, request: Req, secret: FromPath[str], data: Form) -> Template | Redirect:
-        context = web(request)
+    @post("/password/reset/{secret:str}", status_code=200, guards=[PUBLIC])
+    async def reset(self, request: Req, secret: FromPath[str], data: Form, accounts: Accounts) -> Template | Redirect:
         password, again = data.get("password") or "", data.get("password_again") or ""
-        async with context.session() as session:
-            reset = await resets.usable_reset(session, secret)
-            if reset is None:
-                return await render(request, "web/reset.html", status=404, valid=False, error=None)
-            error = None
-            if len(password) < resets.MIN_PASSWORD:
-                error = f"Use at least {resets.MIN_PASSWORD} characters."
-            elif password != again:
-                error = "The two passwords differ."
-            if error:
-                return await render(request, "web/reset.html", status=400, valid=True, error=error)
-            user = await resets.use_reset(session, reset, password)
-            member = await load_user(context.engine, user.id, None)
-            if member is not None:
-                context.record(session, request, member, "user.password_reset", "user", user.id)
-            await session.commit()
-        await end_sessions_of(context.engine, user.id)
+        try:
+            await accounts.reset_password(secret, password, again, web(request).client_ip(request))
+        except NotFound:
+            return await render(request, "web/reset.html", status=404, valid=False, error=None)
+        except Invalid as exc:
+            return await render(request, "web/reset.html", status=400, valid=True, error=exc.message)
         request.clear_session()
         return Redirect("/signin?notice=password_changed", status_code=303)

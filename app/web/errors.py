@@ -12,6 +12,7 @@ from litestar.exceptions.responses import create_exception_response
 from litestar.response import Redirect, Template
 
 from app.body_limits import BodyRefused
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.pages import DEFAULT_ACCENT, Brand
 from app.web.users import SignInRequired
 
@@ -22,11 +23,14 @@ MESSAGES = {
     400: ("That request was not understood", "Please go back and check what you entered."),
     403: ("You may not do that", "Your account does not allow this action."),
     404: ("Page not found", "There is nothing here, or you may not see it. Check the address, or go back home."),
+    409: ("That cannot be done now", "Something changed meanwhile. Please go back, reload and try again."),
     405: ("Page not found", "There is nothing here. Check the address, or go back home."),
     413: ("That form is too large", "Please go back and shorten what you entered."),
     429: ("Too many requests", "Please wait a moment and try again."),
     500: ("Something went wrong on our side", "The error was logged. Please try again in a moment."),
 }
+# A service's refusal that a page did not handle itself (a stale link, another tenant's id).
+SERVICE_STATUS: dict[type[Exception], int] = {NotFound: 404, Forbidden: 403, Invalid: 400, Conflict: 409}
 CSRF_PROBLEM = ("This form has expired", "Reload the page and submit the form again (your browser must allow cookies).")
 
 
@@ -36,7 +40,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         return create_exception_response(request, exc)
     if isinstance(exc, SignInRequired):
         return Redirect(f"/signin?next={quote(path, safe='/')}", status_code=303)
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    status = exc.status_code if isinstance(exc, HTTPException) else SERVICE_STATUS.get(type(exc), 500)
     if status >= 500:
         log.error("error on %s %s", request.method, path, exc_info=exc)
     title, detail = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])

@@ -4,6 +4,7 @@ removing a user or resetting a password really ends the sessions concerned, on e
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -100,6 +101,15 @@ class DatabaseSessionStore(Store):
             return None
         expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
         return max(0, int((expires - datetime.now(UTC)).total_seconds()))
+
+
+async def sign_in(request: Any, user_id: int, org_id: int) -> None:
+    """Start a signed-in session under a new id (a planted id is never promoted); the old one is deleted."""
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        await request.app.stores.get(SESSION_STORE).delete(old)
+    request.scope[ROTATE_KEY] = secrets.token_hex(32)
+    request.set_session({"uid": user_id, "org": org_id})
 
 
 async def end_sessions_of(engine: AsyncEngine, user_id: int) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
+from app.identity import Actor, Channel
 from app.models import Membership, Organization, User
 
 Vendor = aliased(Organization)
@@ -27,11 +28,26 @@ class WebUser:
     org_name: str
     role: str
     vendor_id: int
+    vendor_slug: str
+    verified: bool  # the address was proven by a mailed link
 
     @property
     def label(self) -> str:
         """How the admin audit log names this person."""
         return f"user:{self.id} ({self.email})"
+
+    def actor(self, address: str | None) -> Actor:
+        return Actor.person(
+            self.id,
+            self.email,
+            self.org_id,
+            self.org_kind,
+            self.vendor_id,
+            self.role,
+            vendor_slug=self.vendor_slug,
+            via=Channel.PORTAL,
+            address=address,
+        )
 
     @property
     def home(self) -> str:
@@ -44,10 +60,12 @@ class SignInRequired(NotAuthorizedException):
 
 async def load_user(engine: AsyncEngine, user_id: int, org_id: int | None) -> WebUser | None:
     stmt = (
-        select(User.id, User.email, User.name, Membership.role, Organization.id.label("org_id"))
-        .add_columns(Organization.kind, Organization.name.label("org_name"), Organization.vendor_id)
+        select(User.id, User.email, User.name, User.email_verified_at, Membership.role)
+        .add_columns(Organization.id.label("org_id"), Organization.kind, Organization.name.label("org_name"))
+        .add_columns(Organization.slug, Vendor.id.label("vendor_id"), Vendor.slug.label("vendor_slug"))
         .join(Membership, Membership.user_id == User.id)
         .join(Organization, Organization.id == Membership.organization_id)
+        .join(Vendor, Vendor.id == Organization.vendor_id, isouter=True)
         .where(User.id == user_id)
         .order_by(Membership.created_at, Organization.id)
     )
@@ -57,11 +75,22 @@ async def load_user(engine: AsyncEngine, user_id: int, org_id: int | None) -> We
         row = (await conn.execute(stmt.limit(1))).first()
     if row is None:
         return None
-    vendor_id = row.org_id if row.kind == "vendor" else row.vendor_id
-    return WebUser(row.id, row.email, row.name, row.org_id, row.kind, row.org_name, row.role, vendor_id)
+    vendor = (row.org_id, row.slug) if row.kind == "vendor" else (row.vendor_id, row.vendor_slug)
+    return WebUser(
+        row.id,
+        row.email,
+        row.name,
+        row.org_id,
+        row.kind,
+        row.org_name,
+        row.role,
+        vendor[0],
+        vendor[1],
+        row.email_verified_at is not None,
+    )
 
 
-async def current_user(request: Request[Any, Any, Any]) -> WebUser | None:
+async def current_user(request: ASGIConnection[Any, Any, Any, Any]) -> WebUser | None:
     """The signed-in user, read once per request (cached in the request's state)."""
     if "web_user" not in request.state:
         session = request.session if "session" in request.scope else {}
@@ -72,7 +101,7 @@ async def current_user(request: Request[Any, Any, Any]) -> WebUser | None:
     return user
 
 
-async def require_user(request: Request[Any, Any, Any], kind: str) -> WebUser:
+async def require_user(request: ASGIConnection[Any, Any, Any, Any], kind: str) -> WebUser:
     """The signed-in user of an organization of `kind`; anyone else's pages answer 404, as if absent."""
     user = await current_user(request)
     if user is None:

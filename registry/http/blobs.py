@@ -12,6 +12,7 @@ from registry.access import Caller, can_read
 from registry.auth import DELETE, PULL, PUSH, Decision
 from registry.digests import parse_digest
 from registry.errors import RegistryError
+from registry.events import RegistryAction
 from registry.http.common import API_VERSION, Registry, Req, body_chunks, empty
 from registry.http.gate import digest_decision, enforce, warning_headers
 from registry.names import Route, validate_name
@@ -64,7 +65,7 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
         reg.emit(
             request,
             caller,
-            "blob.get",
+            RegistryAction.BLOB_GET,
             route.name,
             license=decision.license,
             digest=digest,
@@ -98,7 +99,7 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
             reg.emit(
                 request,
                 caller,
-                "blob.get",
+                RegistryAction.BLOB_GET,
                 route.name,
                 license=decision.license,
                 digest=digest,
@@ -145,12 +146,12 @@ async def start_upload(reg: Registry, request: Req, route: Route) -> Response[An
     else:
         mounted = None
     if mounted is not None:
-        reg.emit(request, caller, "blob.mount", route.name, digest=mounted)
+        reg.emit(request, caller, RegistryAction.BLOB_MOUNT, route.name, digest=mounted)
         return blob_created(route.name, mounted)
     if params.get("digest"):
         digest = parse_digest(params["digest"])
         size = await reg.uploads.monolithic(route.name, digest, body_chunks(request))
-        reg.emit(request, caller, "blob.put", route.name, digest=str(digest), bytes=size, status=201)
+        reg.emit(request, caller, RegistryAction.BLOB_PUT, route.name, digest=str(digest), bytes=size, status=201)
         return blob_created(route.name, str(digest))
     upload_id = await reg.uploads.start(route.name)
     return empty(202, upload_headers(route.name, upload_id, 0))
@@ -203,7 +204,7 @@ async def finish_upload(reg: Registry, request: Req, route: Route) -> Response[A
     digest = parse_digest(raw)
     content_range = request.headers.get("content-range")
     size = await reg.uploads.finish(route.name, route.ref or "", digest, body_chunks(request), content_range)
-    reg.emit(request, caller, "blob.put", route.name, digest=str(digest), bytes=size, status=201)
+    reg.emit(request, caller, RegistryAction.BLOB_PUT, route.name, digest=str(digest), bytes=size, status=201)
     return blob_created(route.name, str(digest))
 
 
@@ -229,5 +230,5 @@ async def delete_blob(reg: Registry, request: Req, route: Route) -> Response[Any
     digest = str(parse_digest(route.ref or ""))
     if not await reg.metadata.unlink_blob(route.name, digest):
         raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}")
-    reg.emit(request, caller, "blob.delete", route.name, digest=digest, status=202)
+    reg.emit(request, caller, RegistryAction.BLOB_DELETE, route.name, digest=digest, status=202)
     return empty(202)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from registry.access import Authenticator, Caller
 from registry.errors import UNAVAILABLE_RETRY_SECONDS, ClientGone, RegistryError
-from registry.events import MAX_USER_AGENT, EventSink, RegistryEvent
+from registry.events import MAX_USER_AGENT, EventSink, RegistryAction, RegistryEvent
 from registry.metadata import Metadata
 from registry.names import Route, parse_route
 from registry.storage import BlobStore
@@ -46,13 +46,13 @@ class Registry:
         scope = f"repository:{route.name}:{action}" if route else None
         return await self.auth.caller(request.headers.get("authorization"), scope)
 
-    def emit(self, request: Req, caller: Caller, action: str, repository: str, **fields: Any) -> None:
+    def emit(self, request: Req, caller: Caller, action: RegistryAction, repository: str, **fields: Any) -> None:
         self.events.emit(
             RegistryEvent(
                 action=action,
                 repository=repository,
                 subject=caller.principal.subject,
-                actor=caller.principal.attributes,
+                actor=caller.principal.identity,
                 client_ip=client_ip(request, self.trusted_proxies),
                 user_agent=(request.headers.get("user-agent") or "")[:MAX_USER_AGENT] or None,
                 **fields,

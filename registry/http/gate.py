@@ -6,6 +6,7 @@ from __future__ import annotations
 from registry.access import Caller
 from registry.auth import ALLOWED, Decision
 from registry.errors import RegistryError
+from registry.events import RegistryAction
 from registry.http.common import Registry, Req, header_text
 
 
@@ -29,7 +30,7 @@ def enforce(reg: Registry, request: Req, caller: Caller, decision: Decision, rep
     if decision.allowed:
         return
     reason = decision.reason or "access denied"
-    reg.emit(request, caller, "denied", repository, reference=reference, status=403, reason=reason)
+    reg.emit(request, caller, RegistryAction.DENIED, repository, reference=reference, status=403, reason=reason)
     raise RegistryError("DENIED", reason)
 
 

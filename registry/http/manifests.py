@@ -10,6 +10,7 @@ from registry.access import Caller, can_read
 from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision
 from registry.digests import digest_of, looks_like_digest, parse_digest
 from registry.errors import RegistryError
+from registry.events import RegistryAction
 from registry.http.common import API_VERSION, Registry, Req, empty
 from registry.http.gate import digest_decision, enforce, tag_decision, warning_headers
 from registry.manifests import MAX_MANIFEST_SIZE, parse_manifest
@@ -55,7 +56,7 @@ async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[An
     reg.emit(
         request,
         caller,
-        "manifest.get",
+        RegistryAction.MANIFEST_GET,
         route.name,
         license=decision.license,
         reference=route.ref,
@@ -71,7 +72,7 @@ async def head_manifest(reg: Registry, request: Req, route: Route) -> Response[N
     reg.emit(
         request,
         caller,
-        "manifest.head",
+        RegistryAction.MANIFEST_HEAD,
         route.name,
         license=decision.license,
         reference=route.ref,
@@ -104,7 +105,7 @@ async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[An
     reg.emit(
         request,
         caller,
-        "manifest.put",
+        RegistryAction.MANIFEST_PUT,
         route.name,
         reference=ref,
         digest=digest,
@@ -131,7 +132,7 @@ async def delete_manifest(reg: Registry, request: Req, route: Route) -> Response
         found = await reg.metadata.delete_tag(route.name, validate_tag(ref))
     if not found:
         raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref} not found in {route.name}")
-    reg.emit(request, caller, "manifest.delete", route.name, reference=ref, status=202)
+    reg.emit(request, caller, RegistryAction.MANIFEST_DELETE, route.name, reference=ref, status=202)
     return empty(202)
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.identity import bootstrap_vendor
+from app.services.accounts import bootstrap_vendor
 from tests.conftest import basic
 from tests.registry.helpers import push_image, push_manifest
 from tests.support.oci import OCI_INDEX, image, index
@@ -75,7 +75,7 @@ async def test_validation_errors_name_the_field(api):
     r = await api.post("/customers", {"nom": "x"}, expect=400)
     assert r["extra"]
     r = await api.post("/customers", {"name": "   "}, expect=400)
-    assert r["extra"] == [{"key": "name", "message": "a customer needs a name"}]
+    assert r["extra"] == [{"key": "name", "message": "A customer needs a name."}]
     await api.get("/customers?limit=0", expect=400)
     customer = await api.post("/customers", {"name": "Validation"})
     cases = [

@@ -57,7 +57,7 @@ async def test_pulls_and_denials_are_recorded_with_who_what_and_why(wharf, count
     assert (get.repository, get.reference, get.digest) == (repo, "1.0.0", ok.digest)
     assert get.license_id == ids["license"]["id"] and get.token_id == ids["token"]["id"]
     assert get.user_agent == "audit-test/1.0" and get.status == 200 and get.bytes == len(ok.manifest)
-    assert get.user_email is None  # the token was made by an API token, not by a person
+    assert get.user_email == wharf.admin_email  # the person behind the API token that made it
     assert by_action["manifest.head"][-1].bytes == 0
     blob = by_action["blob.get"][-1]
     assert blob.bytes == 10 and blob.status == 206 and blob.digest == layer

@@ -43,16 +43,17 @@ async def test_changes_are_logged_with_before_and_after(wharf):
     ).json()["items"]
     ours = {("customer", customer["id"]), ("license", lic["id"]), ("token", token["id"]), ("token", auditor["id"])}
     mine = {e["action"]: e for e in log if (e["object_type"], int(e["object_id"])) in ours}
-    assert mine["customer.create"]["after"] == {"name": "Logged", "slug": customer["slug"]}
-    update = mine["license.update"]
+    assert mine["customer.created"]["after"] == {"name": "Logged", "slug": customer["slug"]}
+    update = mine["license.updated"]
     assert update["before"]["grants"] == [{"repository": "acme/app", "tags": ["^1"]}]
     assert update["after"]["grants"] == [{"repository": "acme/app", "tags": ["^2"]}]
-    assert (update["before"]["status"], update["after"]["status"]) == ("active", "suspended")
-    assert update["actor"].startswith("token:") and update["client_ip"]
+    suspended = mine["license.suspended"]  # one PATCH, two changes: each is its own event
+    assert (suspended["before"]["status"], suspended["after"]["status"]) == ("active", "suspended")
+    assert update["actor"].startswith("token:") and update["client_ip"] and update["via"] == "api"
     assert (
-        mine["pull_token.revoke"]["before"] == {"revoked_at": None} and mine["pull_token.revoke"]["after"]["revoked_at"]
+        mine["pull_token.revoked"]["before"]["revoked_at"] is None and mine["pull_token.revoked"]["after"]["revoked_at"]
     )
-    assert mine["token.create"]["after"]["role"] == "auditor"
+    assert mine["vendor_token.created"]["after"]["role"] == "auditor"
     assert token["token"] not in json.dumps(log) and auditor["token"] not in json.dumps(log)  # never a secret
 
     # the auditor reads and exports, and changes nothing; support cannot read the audit log

@@ -64,7 +64,7 @@ async def test_pull_listing_filters_pages_and_exports(wharf):
 async def test_another_vendor_sees_none_of_these_pulls(wharf):
     import uuid
 
-    from app.identity import bootstrap_vendor
+    from app.services.accounts import bootstrap_vendor
 
     slug = f"peer{uuid.uuid4().hex[:6]}"
     other = await bootstrap_vendor(wharf.app.state.registry.metadata.engine, slug, f"a@{slug}.test", "correct-horse")

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from app.audit.rollup import roll_up_pending
-from app.identity import bootstrap_vendor
+from app.identity import TokenIdentity
 from app.models import UsageRolledUpDay
+from app.services.accounts import bootstrap_vendor
 from registry.events import RegistryEvent
 
 GROUPS = ("customer", "license", "repository", "tag", "day")
@@ -30,8 +31,10 @@ def synthetic_events(vendor_id: int, now: datetime, seed: int) -> list[RegistryE
             [("manifest.get", 200, None), ("manifest.head", 200, None), ("blob.get", 206, None), ("denied", 403, "no")],
             [5, 2, 2, 1],
         )[0]
-        actor = {"vendor_id": str(vendor_id), "org_kind": "customer", "org_id": str(100 + token % 3)}
-        actor["token_id"] = str(token)
+        customer = 100 + token % 3
+        actor = TokenIdentity(
+            token, "pull", f"t{token}", "pull", customer, "customer", "c", vendor_id, "rollupco", None
+        )
         burst = rng.randrange(1, 4)  # a client retrying, or asking by tag and then by digest, in one minute
         for n in range(burst):
             events.append(
@@ -92,7 +95,7 @@ async def test_rolled_up_days_answer_exactly_like_raw_events(wharf):
 
     # an event arriving late for a rolled-up day (a node's spool replayed after an outage) is counted
     late_day = (now - timedelta(days=2)).date()
-    actor = {"vendor_id": str(vendor.vendor_id), "org_kind": "customer", "org_id": "101", "token_id": "1"}
+    actor = TokenIdentity(1, "pull", "t1", "pull", 101, "customer", "c", vendor.vendor_id, "rollupco", None)
     late_at = datetime.combine(late_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=23, minutes=59)
     late = RegistryEvent(
         action="manifest.get",

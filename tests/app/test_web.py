@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.models import WebSession
 from app.settings import ServerSettings, Settings
-from app.web import build_web
+from app.web.foundation import build_web
 from tests.support.web import Browser, customer_user
 
 

@@ -70,7 +70,7 @@ async def test_tokens_are_shown_once_listed_by_role_and_revoked(wharf, licensed)
                 .order_by(AdminAuditEntry.id)
             )
         ).all()
-    assert [e.action for e in entries] == ["pull_token.create", "pull_token.revoke"]
+    assert [e.action for e in entries] == ["pull_token.created", "pull_token.revoked"]
     assert entries[0].actor.endswith(f"({licensed.member.email})") and entries[0].client_ip == member.ip
     assert entries[1].actor.endswith(f"({licensed.admin.email})") and entries[1].client_ip == admin.ip
 
@@ -80,8 +80,8 @@ async def test_bad_token_input_is_explained(wharf, licensed):
         await browser.sign_in(licensed.member.email, licensed.member.password)
         await browser.get("/portal/tokens")
         r = await browser.post("/portal/tokens", {"name": " ", "expires_at": ""})
-        assert r.status_code == 400 and "a token needs a name" in r.text
+        assert r.status_code == 400 and "A token needs a name." in r.text
         r = await browser.post("/portal/tokens", {"name": "x", "expires_at": "2001-01-01"})
-        assert r.status_code == 400 and "must be in the future" in r.text
+        assert r.status_code == 400 and "Choose an expiry date in the future." in r.text
         r = await browser.post("/portal/tokens", {"name": "x", "expires_at": "next week"})
         assert r.status_code == 400 and "as a date" in r.text

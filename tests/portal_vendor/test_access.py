@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from app.identity import bootstrap_vendor
+from app.services.accounts import bootstrap_vendor
 from tests.portal_vendor.test_customers import create_customer
 from tests.support.vendor import signed_in
 from tests.support.web import Browser, customer_user

@@ -24,7 +24,7 @@ async def test_team_role_change_applies_at_once_and_removal_ends_the_persons_ses
     colleague = await signed_in(wharf, email)
     assert (await colleague.get("/vendor/customers/new")).status_code == 403
     r = await admin.post(f"/vendor/team/{member_id}/role", {"role": "account_manager"})
-    assert r.status_code == 303 and (await last_audit(wharf, "member.update")).object_id == member_id
+    assert r.status_code == 303 and (await last_audit(wharf, "member.role_changed")).object_id == member_id
     assert (await colleague.get("/vendor/customers/new")).status_code == 200  # at once, in the same session
     asked = await admin.post(f"/vendor/team/{member_id}/remove")
     assert asked.status_code == 200 and "Remove " in asked.text and "from the team?" in asked.text
@@ -72,7 +72,7 @@ async def test_account_manager_creates_tokens_only_up_to_their_role(wharf, as_ro
     r = await browser.post(f"/vendor/tokens/{token_id}/revoke", {"confirm": "yes"})
     assert r.status_code == 303
     assert (await wharf.client.get("/api/v1/customers", headers=api)).status_code == 401
-    entry = await last_audit(wharf, "token.revoke")
+    entry = await last_audit(wharf, "vendor_token.revoked")
     assert entry.object_id == token_id and "account_manager-" in entry.actor
 
 
@@ -107,7 +107,7 @@ async def test_settings_brand_the_portals_and_check_their_input(wharf, admin):
         and 'src="https://acme.test/logo.svg"' in page.text
     )
     assert "<span>Acme Software</span>" in (await admin.get("/vendor/")).text  # the top bar carries the new name
-    entry = await last_audit(wharf, "settings.update")
+    entry = await last_audit(wharf, "settings.updated")
     assert "#aa3300" in entry.after and entry.client_ip == admin.ip
     await admin.post("/vendor/settings", {"name": "acme", "logo_url": "", "accent_color": "", "welcome_text": ""})
 
@@ -152,9 +152,9 @@ async def test_audit_log_lists_filters_pages_and_exports(wharf, admin):
     assert page.status_code == 200 and page.text.count('class="badge">') == 25 and "before_id=" in page.text
     older = re.search(r'href="(/vendor/audit-log\?before_id=\d+)"', page.text).group(1)
     assert (await admin.get(older)).status_code == 200
-    page = await admin.get("/vendor/audit-log", params={"action": "customer.create"}, headers={"HX-Request": "true"})
-    assert "<html" not in page.text and "customer.create" in page.text and "settings.update</span>" not in page.text
-    r = await admin.get("/vendor/audit-log/export", params={"format": "json", "action": "customer.create"})
+    page = await admin.get("/vendor/audit-log", params={"action": "customer.created"}, headers={"HX-Request": "true"})
+    assert "<html" not in page.text and "customer.created" in page.text and "settings.update</span>" not in page.text
+    r = await admin.get("/vendor/audit-log/export", params={"format": "json", "action": "customer.created"})
     entries = json.loads(r.text)
-    assert entries and all(e["action"] == "customer.create" and e["client_ip"] for e in entries)
+    assert entries and all(e["action"] == "customer.created" and e["client_ip"] for e in entries)
     assert (await admin.get("/vendor/audit-log", params={"before_id": "abc"})).status_code == 200

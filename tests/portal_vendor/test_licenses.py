@@ -68,7 +68,7 @@ async def test_create_edit_and_history_of_a_license(wharf, admin):
     assert (
         "License Globex prod created." in page.text
         and 'value="2030-01-01"' in page.text
-        and "license.create" in page.text
+        and "license.created" in page.text
     )
     assert sorted(matched(page.text)) == ["1.0.0", "1.4.2"]
     # a customer token can pull what the license grants, and no more
@@ -83,12 +83,12 @@ async def test_create_edit_and_history_of_a_license(wharf, admin):
     assert r.status_code == 303
     assert (await wharf.client.get(f"/v2/{repo}/manifests/2.0.0", auth=("x", secret))).status_code == 200  # at once
     page = await admin.get(f"/vendor/licenses/{license_id}")
-    assert "license.update" in page.text and "2.0.0" in page.text
+    assert "license.updated" in page.text and "2.0.0" in page.text
     async with wharf.app.state.registry.metadata.engine.connect() as conn:
         entry = (
             await conn.execute(
                 select(AdminAuditEntry).where(
-                    AdminAuditEntry.object_id == str(license_id), AdminAuditEntry.action == "license.update"
+                    AdminAuditEntry.object_id == str(license_id), AdminAuditEntry.action == "license.updated"
                 )
             )
         ).first()
@@ -103,7 +103,6 @@ async def test_bad_license_input_is_shown_next_to_the_fields(admin, wharf):
         (grant_form("acme/app", "*", name=""), "name-error"),
         (grant_form("acme/app", ">=nope"), "tags_0-error"),
         (grant_form("globex/app", "*"), "repository_0-error"),
-        (grant_form("", ""), "repository_0-error"),
         (grant_form("acme/app", "*", valid_from="2030-02-01", valid_until="2030-01-01"), "valid_until-error"),
         (grant_form("acme/app", "*", valid_from="yesterday"), "valid_from-error"),
         (grant_form("acme/app", "*", grace_days="-3"), "grace_days-error"),
@@ -132,7 +131,7 @@ async def test_suspend_and_resume_ask_first_and_take_effect(wharf, admin):
     denied = await wharf.client.get(f"/v2/{repo}/manifests/latest", auth=("x", secret))
     assert denied.status_code == 403 and "suspended" in denied.text
     page = await admin.get(f"/vendor/licenses/{license_id}")
-    assert "suspended" in page.text and "license.suspend" in page.text
+    assert "suspended" in page.text and "license.suspended" in page.text
     await admin.post(f"/vendor/licenses/{license_id}/resume", {"confirm": "yes"})
     assert (await wharf.client.get(f"/v2/{repo}/manifests/latest", auth=("x", secret))).status_code == 200
     assert (await admin.post(f"/vendor/licenses/{license_id}/explode", {"confirm": "yes"})).status_code == 404

@@ -7,7 +7,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from app.identity import bootstrap_vendor
+from app.services.accounts import bootstrap_vendor
 from tests.conftest import basic
 from tests.registry.helpers import error_code, push_image
 from tests.support.oci import image
@@ -183,7 +183,7 @@ async def test_vendor_token_cannot_touch_another_vendors_repositories(wharf):
 async def test_revoked_token_stops_working_even_with_a_jwt_in_hand(wharf):
     from sqlalchemy import update
 
-    from app.identity import hash_secret
+    from app.credentials import hash_secret
     from app.models import Token
 
     engine = wharf.app.state.registry.metadata.engine

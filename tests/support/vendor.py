@@ -48,5 +48,5 @@ async def staff_member(wharf: Any, smtp_sink: SmtpSink, role: str) -> str:
     async with Browser(wharf.app) as browser:
         await browser.get(path)
         r = await browser.post(path, {"name": role.title() + " Staff", "password": PASSWORD})
-        assert r.status_code == 200, r.text
+        assert r.status_code == 303, r.text  # accepted, and signed in
     return email

@@ -64,5 +64,5 @@ async def customer_user(wharf: Any, role: str = "admin", customer_id: int | None
     async with Browser(wharf.app) as browser:
         await browser.get(path)
         accepted = await browser.post(path, {"name": role.title() + " Person", "password": "long enough"})
-        assert accepted.status_code == 200, accepted.text
+        assert accepted.status_code == 303, accepted.text  # accepted, and signed in
     return Person(email, "long enough", customer_id)

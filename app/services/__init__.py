@@ -1,0 +1,53 @@
+"""The one write path: every change to customers, licenses, tokens, invitations, the team, settings and
+accounts happens in one service method that takes an Actor, checks permission, validates, writes, records
+the admin-log entry and the outbox event in the same transaction, and drops caches after commit.
+
+The API, both portals, the CLI and integrations are adapters over these services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.services.accounts import AccountService
+from app.services.base import ServiceDeps
+from app.services.customers import CustomerService
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from app.services.invitations import InvitationService
+from app.services.licenses import LicenseService
+from app.services.repositories import RepositoryService
+from app.services.settings import SettingsService
+from app.services.team import TeamService
+from app.services.tokens import PullTokenService, VendorTokenService
+
+
+@dataclass(frozen=True)
+class Services:
+    deps: ServiceDeps
+    accounts: AccountService
+    customers: CustomerService
+    invitations: InvitationService
+    licenses: LicenseService
+    pull_tokens: PullTokenService
+    repositories: RepositoryService
+    settings: SettingsService
+    team: TeamService
+    vendor_tokens: VendorTokenService
+
+    @classmethod
+    def build(cls, deps: ServiceDeps) -> Services:
+        return cls(
+            deps=deps,
+            accounts=AccountService(deps),
+            customers=CustomerService(deps),
+            invitations=InvitationService(deps),
+            licenses=LicenseService(deps),
+            pull_tokens=PullTokenService(deps),
+            repositories=RepositoryService(deps),
+            settings=SettingsService(deps),
+            team=TeamService(deps),
+            vendor_tokens=VendorTokenService(deps),
+        )
+
+
+__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound", "ServiceDeps", "ServiceError", "Services"]
