@@ -200,7 +200,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=web.stores,
         exception_handlers=web.exception_handlers,
         openapi_config=OpenAPIConfig(
-            title="Wharf automation API", version="1", path="/api/schema", render_plugins=[LocalSwaggerUI()]
+            title="Wharf automation API",
+            version="1",
+            path="/api/schema",
+            render_plugins=[LocalSwaggerUI()],
+            openapi_router=Router("/api/schema", route_handlers=[], guards=[PUBLIC]),  # the API's own description
         ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         debug=False,

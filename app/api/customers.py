@@ -14,7 +14,7 @@ from app.guards import api
 from app.models import Organization, Token
 from app.roles import Permission
 from app.services import customers as customer_queries
-from app.services.tokens import pull_tokens_of
+from app.services.tokens import pull_tokens_of, snapshot
 from app.times import iso
 
 
@@ -39,13 +39,9 @@ def customer_json(org: Organization) -> dict[str, Any]:
 def token_json(token: Token) -> dict[str, Any]:
     return {
         "id": token.id,
-        "name": token.name,
-        "kind": token.kind,
+        **snapshot(token),
         "hint": token.hint,
-        "role": token.role,
         "created_at": iso(token.created_at),
-        "expires_at": iso(token.expires_at),
-        "revoked_at": iso(token.revoked_at),
         "last_used_at": iso(token.last_used_at),
     }
 

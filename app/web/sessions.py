@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from cachetools import LRUCache
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
@@ -16,6 +17,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.models import WebSession
+from app.times import aware
 from registry.sql import upsert, write_transaction
 
 SESSION_COOKIE = "wharf_session"
@@ -43,7 +45,7 @@ class DatabaseSessionStore(Store):
         self.engine = engine
         # What each session held when last read or written here: a page view that changes nothing
         # writes nothing (so a session ends at most max_age after its last change, not its last view).
-        self._known: dict[str, bytes] = {}
+        self._known: LRUCache[str, bytes] = LRUCache(50_000)
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
@@ -62,8 +64,6 @@ class DatabaseSessionStore(Store):
         if data is None:
             self._known.pop(key, None)
             return
-        if len(self._known) > 50_000:
-            self._known.clear()
         self._known[key] = data
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
@@ -71,7 +71,7 @@ class DatabaseSessionStore(Store):
             row = (
                 await conn.execute(select(WebSession.data, WebSession.expires_at).where(WebSession.id == key))
             ).first()
-        expires = None if row is None else row.expires_at.replace(tzinfo=row.expires_at.tzinfo or UTC)
+        expires = None if row is None else aware(row.expires_at)
         data = bytes(row.data) if row is not None and expires is not None and expires > datetime.now(UTC) else None
         self._remember(key, data)
         return data
@@ -99,7 +99,7 @@ class DatabaseSessionStore(Store):
             expires = await conn.scalar(select(WebSession.expires_at).where(WebSession.id == key))
         if expires is None:
             return None
-        expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+        expires = aware(expires)
         return max(0, int((expires - datetime.now(UTC)).total_seconds()))
 
 

@@ -224,3 +224,32 @@ async def test_pull_token_last_use_is_recorded_off_the_request_path(wharf, api, 
     assert await wharf.app.state.registry.auth.policy.flush_last_used() >= 1
     listed = await api.get(f"/customers/{customer['id']}/pull-tokens")
     assert listed["items"][0]["last_used_at"] is not None
+
+
+async def test_integers_beyond_any_column_answer_404_in_paths_and_400_elsewhere(wharf, api):
+    for huge in (3_000_000_000, 2**63, 10**30):
+        for path in (f"/customers/{huge}", f"/licenses/{huge}", f"/customers/{huge}/pull-tokens"):
+            await api.get(path, expect=404)
+        await api.delete(f"/pull-tokens/{huge}", expect=404)
+        await api.get(f"/licenses?customer_id={huge}", expect=400)
+        await api.get(f"/pulls?customer_id={huge}", expect=400)
+        r = await api.post("/licenses", {"customer_id": huge, "name": "x", "grants": []}, expect=400)
+        assert r["status_code"] == 400
+    customer = await api.post("/customers", {"name": "Bounds"})
+    for grace in (1_000_000_000, 2**40):
+        await api.post(
+            "/licenses", {"customer_id": customer["id"], "name": "x", "grants": [], "grace_days": grace}, expect=400
+        )
+    r = await api.post(
+        "/licenses", {"customer_id": customer["id"], "name": "x", "grants": [], "valid_until": "9999-12-31"}, expect=400
+    )
+    assert r["extra"][0]["key"] == "valid_until"
+
+
+async def test_names_in_any_script_work_and_control_characters_do_not(api):
+    customer = await api.post("/customers", {"name": "株式会社 Prod ✓"})
+    assert customer["name"] == "株式会社 Prod ✓"
+    r = await api.post("/customers", {"name": "line\r\nbreak"}, expect=400)
+    assert "control characters" in r["detail"]
+    r = await api.post("/licenses", {"customer_id": customer["id"], "name": "x" * 201, "grants": []}, expect=400)
+    assert r["extra"][0]["key"] == "name"

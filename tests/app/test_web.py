@@ -144,3 +144,28 @@ async def test_a_page_view_that_changes_nothing_writes_nothing(wharf, count_quer
         count_queries.statements.clear()
         await browser.post("/signout")  # a change is written (here: the row goes)
         assert any(s.lstrip().upper().startswith("DELETE") for s in count_queries.statements if "web_sessions" in s)
+
+
+async def test_everyone_has_a_profile_with_name_and_password(wharf):
+    person = await customer_user(wharf, "member")
+    async with Browser(wharf.app) as browser, Browser(wharf.app) as elsewhere:
+        await elsewhere.sign_in(person.email, person.password)
+        await browser.sign_in(person.email, person.password)
+        page = await browser.get("/account")
+        assert page.status_code == 200 and person.email in page.text and "unconfirmed" in page.text
+        r = await browser.post("/account/name", {"name": "Renamed Person"})
+        assert r.status_code == 303 and "Renamed Person" in (await browser.get("/account")).text
+        r = await browser.post(
+            "/account/password", {"current": "wrong", "password": "a new password", "password_again": "a new password"}
+        )
+        assert r.status_code == 400 and "not your current password" in r.text
+        r = await browser.post(
+            "/account/password",
+            {"current": person.password, "password": "a new password", "password_again": "a new password"},
+        )
+        assert r.status_code == 303
+        assert (await browser.get("/portal/")).status_code == 200  # this browser stays signed in
+        assert (await elsewhere.get("/portal/")).status_code == 303  # every other session ended
+        assert (await elsewhere.sign_in(person.email, "a new password")).status_code == 303
+    async with Browser(wharf.app) as stranger:
+        assert (await stranger.get("/account")).status_code == 303  # sign in first

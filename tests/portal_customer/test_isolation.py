@@ -44,3 +44,14 @@ async def test_vendor_staff_and_customers_keep_to_their_own_portal(wharf, licens
         await customer.sign_in(licensed.member.email, licensed.member.password)
         assert (await customer.get("/vendor/")).status_code == 404
         assert (await customer.get("/api/v1/customers")).status_code == 401  # session cookies open no API
+
+
+async def test_numbers_no_column_holds_answer_404_or_are_ignored(wharf, licensed):
+    async with Browser(wharf.app) as browser:
+        await browser.sign_in(licensed.admin.email, licensed.admin.password)
+        for huge in (3_000_000_000, 2**63, 10**30):
+            for path in (f"/portal/tokens/{huge}/revoke", f"/portal/team/{huge}/remove"):
+                assert (await browser.get(path)).status_code == 404, path
+            assert (await browser.post(f"/portal/team/{huge}/role", {"role": "member"})).status_code == 404
+            r = await browser.get("/portal/downloads", params={"token": str(huge), "page": str(huge)})
+            assert r.status_code == 200
