@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+import anyio.to_thread
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -15,17 +16,34 @@ from app.domain_events import DomainEvent
 from app.identity import Actor, Channel
 from app.mail import LogMailer, Mail, reset_mail
 from app.models import EmailVerification, Membership, Organization, PasswordReset, Token, User
-from app.passwords import hash_password, verify_password
+from app.passwords import DUMMY_HASH, hash_password, verify_password
 from app.passwords import problem as password_problem
 from app.services import validation
-from app.services.base import Service, ServiceDeps
+from app.services.base import Service, ServiceDeps, read_session
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.invitations import add_verification, mail_verification
 from app.services.team import end_sessions
+from app.throttle import SignInThrottle
 from app.times import aware, utcnow
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESET_LIFETIME = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in: the person and organization to start a session for, or why not."""
+
+    user_id: int | None = None
+    org_id: int | None = None
+    home: str = "/"
+    wait_seconds: int = 0  # > 0: too many failures from here; try again after this long
+
+
+class Throttled(Exception):
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"try again in {seconds} s")
+        self.seconds = seconds
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,40 @@ async def vendor_exists(session: AsyncSession) -> bool:
 
 
 class AccountService(Service):
+    def __init__(self, deps: ServiceDeps) -> None:
+        super().__init__(deps)
+        self.throttle = SignInThrottle()  # counts live in the database; this only paces pruning
+
+    async def sign_in(self, email: str, password: str, address: str | None) -> SignIn:
+        """Check a password, within the sign-in throttle; the same answer for an unknown account."""
+        email, engine = email.strip().lower(), self.deps.engine
+        wait = await self.throttle.wait_seconds(engine, email, address)
+        if wait:
+            return SignIn(wait_seconds=wait)
+        async with read_session(engine) as session:
+            found = (await session.execute(select(User.id, User.password_hash).where(User.email == email))).first()
+            stored = found.password_hash if found is not None else None
+            ok = await anyio.to_thread.run_sync(verify_password, password, stored or DUMMY_HASH)
+            membership = (
+                (
+                    await session.execute(
+                        select(Membership.organization_id, Organization.kind)
+                        .join(Organization, Organization.id == Membership.organization_id)
+                        .where(Membership.user_id == found.id)
+                        .order_by(Membership.created_at, Organization.id)
+                        .limit(1)
+                    )
+                ).first()
+                if ok and found is not None
+                else None
+            )
+        if found is None or membership is None:
+            await self.throttle.failed(engine, email, address)
+            return SignIn()
+        await self.throttle.succeeded(engine, email, address)
+        home = "/vendor/" if membership.kind == "vendor" else "/portal/"
+        return SignIn(found.id, membership.organization_id, home)
+
     async def create_vendor(
         self,
         slug: str,
@@ -118,11 +170,16 @@ class AccountService(Service):
                 change.record(DomainEvent.USER_ADOPTED, "user", user.id, after={"email": email})
         return NewVendor(vendor.id, user.id, secret, adopted)
 
-    async def request_reset(self, email: str) -> Mail | None:
+    async def request_reset(self, email: str, address: str | None) -> Mail | None:
         """A one-hour, single-use reset link for the account with this address, as the mail to send
         (None: no such account). The caller sends it with `send` after answering, so the answer's timing
-        does not tell whether the account exists."""
+        does not tell whether the account exists. Requests are counted by the address typed (existing or
+        not) and by the requester's address; past the limit, Throttled."""
         email = email.strip().lower()
+        wait = await self.throttle.reset_wait_seconds(self.deps.engine, email, address)
+        if wait:
+            raise Throttled(wait)
+        await self.throttle.reset_requested(self.deps.engine, email, address)
         secret = await self.issue_reset(email)
         return None if secret is None else reset_mail(email, self.deps.public_url, secret)
 

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from app.dependencies import Accounts, Reader
 from app.guards import PUBLIC
-from app.models import User
-from app.passwords import DUMMY_HASH, verify_password
-from app.services.accounts import usable_reset
+from app.services.accounts import Throttled, usable_reset
 from app.services.errors import Invalid, NotFound
 from app.web.context import web
 from app.web.pages import render
 from app.web.sessions import sign_in
-from app.web.users import current_user, load_user
+from app.web.users import current_user
 
 Req = Request[Any, Any, Any]
 Form = URLEncodedBody[dict[str, str]]
@@ -44,10 +40,6 @@ def _minutes(seconds: int) -> str:
     return f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
-async def _check_password(password: str, stored: str | None) -> bool:
-    return await anyio.to_thread.run_sync(verify_password, password, stored or DUMMY_HASH)
-
-
 class AccountController(Controller):
     include_in_schema = False
 
@@ -62,25 +54,17 @@ class AccountController(Controller):
         return await render(request, "web/signin.html", next=next or "", email="", error=None, notice=notice_text)
 
     @post("/signin", status_code=200, guards=[PUBLIC])
-    async def signin(self, request: Req, data: Form) -> Template | Redirect:
-        context = web(request)
-        email, password = (data.get("email") or "").strip().lower(), data.get("password") or ""
-        target, ip = data.get("next") or "", context.client_ip(request)
-        wait = await context.throttle.wait_seconds(context.engine, email, ip)
-        if wait:
-            error = f"Too many failed sign-ins. Please wait {_minutes(wait)} and try again."
+    async def signin(self, request: Req, data: Form, accounts: Accounts) -> Template | Redirect:
+        email, target = (data.get("email") or "").strip().lower(), data.get("next") or ""
+        outcome = await accounts.sign_in(email, data.get("password") or "", web(request).client_ip(request))
+        if outcome.wait_seconds:
+            error = f"Too many failed sign-ins. Please wait {_minutes(outcome.wait_seconds)} and try again."
             return await render(request, "web/signin.html", status=429, next=target, email=email, error=error)
-        async with context.engine.connect() as conn:
-            row = (await conn.execute(select(User.id, User.password_hash).where(User.email == email))).first()
-        ok = await _check_password(password, row.password_hash if row else None) and row is not None
-        user = await load_user(context.engine, row.id, None) if ok and row is not None else None
-        if user is None:
-            await context.throttle.failed(context.engine, email, ip)
+        if outcome.user_id is None or outcome.org_id is None:
             error = "That email and password do not match an account."
             return await render(request, "web/signin.html", status=400, next=target, email=email, error=error)
-        await context.throttle.succeeded(context.engine, email, ip)
-        await sign_in(request, user.id, user.org_id)
-        return Redirect(safe_next(target, user.home), status_code=303)
+        await sign_in(request, outcome.user_id, outcome.org_id)
+        return Redirect(safe_next(target, outcome.home), status_code=303)
 
     @post("/signout", status_code=303, guards=[PUBLIC])
     async def signout(self, request: Req) -> Redirect:
@@ -93,15 +77,12 @@ class AccountController(Controller):
 
     @post("/password/forgot", status_code=200, guards=[PUBLIC])
     async def forgot(self, request: Req, data: Form, accounts: Accounts) -> Template:
-        context = web(request)
-        email, ip = (data.get("email") or "").strip().lower(), context.client_ip(request)
-        # counted by the address typed, so the answer is the same whether an account has it
-        wait = await context.throttle.reset_wait_seconds(context.engine, email, ip)
-        if wait:
-            error = f"Too many reset requests. Please wait {_minutes(wait)} and try again."
+        email = (data.get("email") or "").strip().lower()
+        try:
+            mail = await accounts.request_reset(email, web(request).client_ip(request))
+        except Throttled as throttled:
+            error = f"Too many reset requests. Please wait {_minutes(throttled.seconds)} and try again."
             return await render(request, "web/forgot.html", status=429, sent=False, email="", error=error)
-        await context.throttle.reset_requested(context.engine, email, ip)
-        mail = await accounts.request_reset(email)
         page = await render(request, "web/forgot.html", sent=True, email=email, error=None)
         if mail is not None:  # sent after the answer, so its timing does not tell whether the account exists
             page.background = BackgroundTask(accounts.send, mail)

@@ -1,4 +1,4 @@
-"""What the portal pages share at run time: database, sign-in throttle, public URL, proxies, branding."""
+"""What the portal pages share at run time: database, public URL, proxies, branding, the setup secret."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.policy import WharfPolicy
-from app.web.throttle import SignInThrottle
 from registry.http.common import client_ip
 
 
@@ -19,7 +18,6 @@ class WebContext:
     engine: AsyncEngine
     public_url: str
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
-    throttle: SignInThrottle = field(default_factory=SignInThrottle)
     registry_host: str = ""  # host[:port] that docker, helm and oras name
     # The last branding shown per vendor (None: signed-out pages), so error pages, which cannot
     # query the database, still look like the vendor's portal.

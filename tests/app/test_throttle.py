@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from app.models import ThrottleCounter
-from app.web.throttle import ACCOUNT, ADDRESS, PAIR, RESET_ACCOUNT, RESET_ADDRESS, SignInThrottle
+from app.throttle import ACCOUNT, ADDRESS, PAIR, RESET_ACCOUNT, RESET_ADDRESS, SignInThrottle
 from tests.app.test_web import engine_of
 from tests.support.web import Browser, customer_user
 
@@ -33,7 +33,9 @@ async def test_a_lock_outlives_a_restart_and_holds_on_every_node(wharf):
         await attacker.get("/signin")
         for _ in range(PAIR.limit):
             await attacker.post("/signin", {"email": person.email, "password": "guess-guess"})
-        wharf.app.state.web.throttle = SignInThrottle()  # what a restarted process, or another node, starts with
+        wharf.app.state.services.accounts.throttle = (
+            SignInThrottle()
+        )  # what a restarted process, or another node, starts with
         r = await attacker.post("/signin", {"email": person.email, "password": person.password})
         assert r.status_code == 429
 

@@ -17,6 +17,7 @@ from sqlalchemy import Table, case, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.models import ThrottleCounter
+from app.times import aware
 from registry.sql import dialect_insert, write_transaction
 
 counters = cast(Table, ThrottleCounter.__table__)
@@ -54,7 +55,7 @@ async def wait_seconds(engine: AsyncEngine, keys: list[tuple[Rule, str]]) -> int
     names = [f"{rule.name}:{value}" for rule, value in keys]
     async with engine.connect() as conn:
         locks = (await conn.execute(select(counters.c.locked_until).where(counters.c.key.in_(names)))).scalars()
-        ends = [_aware(lock) for lock in locks if lock is not None]
+        ends = [aware(lock) for lock in locks if lock is not None]
     return max([int((end - now).total_seconds()) + 1 for end in ends if end > now], default=0)
 
 
@@ -142,7 +143,3 @@ class SignInThrottle:
 
     async def reset_requested(self, engine: AsyncEngine, email: str, ip: str | None) -> None:
         await count(engine, self._reset_keys(email, ip))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
