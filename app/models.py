@@ -136,17 +136,22 @@ class Invitation(Base):
     __table_args__ = (NEVER_REUSED,)
 
 
-class EmailVerification(Base):
-    """A single-use link mailed to a user's address; following it marks the account verified."""
+class SingleUseLink:
+    """A link mailed to a person that works once and expires; only the SHA-256 of its secret is kept."""
 
-    __tablename__ = "email_verifications"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    __table_args__ = {"sqlite_autoincrement": True}
+
+
+class EmailVerification(SingleUseLink, Base):
+    """Following it marks the account's address as proven (`users.email_verified_at`)."""
+
+    __tablename__ = "email_verifications"
+    __table_args__ = (NEVER_REUSED,)
 
 
 class OutboxMessage(Base):
@@ -255,16 +260,10 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-class PasswordReset(Base):
-    """A single-use, expiring password reset link; only the SHA-256 of its secret is kept."""
+class PasswordReset(SingleUseLink, Base):
+    """Following it (within an hour) sets a new password and spends the account's other open links."""
 
     __tablename__ = "password_resets"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = _created()
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ThrottleCounter(Base):
