@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from app.limits import Limits, Network, listed, permits
+from app.limits import Limits, Network, amount, listed, permits
 from app.quotas import QuotaCounters, Scope, Span, Usage, period_end, period_seconds
 from app.sizes import human_size
 from registry.auth import ADMITTED, Admission, Read
@@ -36,9 +36,7 @@ class Quota:
         return usage.pulls if self.what == "pulls" else usage.bytes
 
     def amount(self) -> str:
-        if self.what == "bytes":
-            return f"{human_size(self.limit)} a {self.span}"
-        return f"{self.limit:,} pull{'s' if self.limit != 1 else ''} a {self.span}"
+        return amount(self.what, self.span, self.limit)
 
     def whose(self) -> str:
         return f"{self.scope} '{self.name}'"

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
+from app.sizes import human_size
+
 Network = IPv4Network | IPv6Network
 LIMIT_FIELDS = ("pulls_per_day", "pulls_per_month", "bytes_per_month")
 
@@ -115,3 +117,41 @@ def listed(items: tuple[str, ...] | list[str]) -> str:
     """`a`, `a or b`, `a, b or c`: how messages name several networks."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def amount(what: str, span: str, limit: int) -> str:
+    """`3 pulls a day`, `10.0 GB a month`: how messages and pages name a limit."""
+    if what == "bytes":
+        return f"{human_size(limit)} a {span}"
+    return f"{limit:,} pull{'s' if limit != 1 else ''} a {span}"
+
+
+def limit_phrases(limits: Limits) -> list[str]:
+    found = [("pulls", "day", limits.pulls_per_day), ("pulls", "month", limits.pulls_per_month)]
+    found.append(("bytes", "month", limits.bytes_per_month))
+    return [amount(what, span, limit) for what, span, limit in found if limit is not None]
+
+
+def usage_lines(limits: Limits, usage: dict[str, int]) -> list[str]:
+    """How pages show use next to limits: `2 of 3 pulls today`, `1.2 GB of 10.0 GB this month`."""
+
+    def pulls(used: int, limit: int | None, when: str) -> str:
+        if limit is not None:
+            return f"{used:,} of {limit:,} pulls {when}"
+        return f"{used:,} pull{'s' if used != 1 else ''} {when}"
+
+    size = f" of {human_size(limits.bytes_per_month)}" if limits.bytes_per_month is not None else ""
+    return [
+        pulls(usage["pulls_today"], limits.pulls_per_day, "today"),
+        pulls(usage["pulls_this_month"], limits.pulls_per_month, "this month"),
+        f"{human_size(usage['bytes_this_month'])}{size} downloaded this month",
+    ]
+
+
+def summary(restrictions: Restrictions, usage: dict[str, int]) -> dict[str, Any]:
+    """What the portals' token lists show (templates/partials/limits.html)."""
+    return {
+        "networks": list(restrictions.allowed_cidrs),
+        "lines": usage_lines(restrictions.limits, usage),
+        "limited": bool(restrictions.limits),
+    }
