@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from app.limits import Limits, Network, amount, listed, permits
-from app.quotas import QuotaCounters, Scope, Span, Usage, period_end, period_seconds
+from app.quotas import SPANS, Period, QuotaCounters, Scope, Span, Usage, period
 from app.sizes import human_size
 from registry.auth import ADMITTED, Admission, Read
 
@@ -71,38 +71,48 @@ class QuotaGate:
 
     def admit(self, read: Read, token: tuple[int, str, Limits], lic: tuple[int, str, Limits] | None) -> Admission:
         now = self.counters.clock()
-        owners = _owners(token[0], lic[0] if lic else None)
         quotas = quotas_of("token", *token) + (quotas_of("license", *lic) if lic else [])
+        if not quotas:  # nothing to enforce: counted all the same, for the pages and the API
+            new = read.kind == "pull" and read.top_level and self._new_pull(token[0], read, now)
+            self.counters.add(_owners(token[0], lic[0] if lic else None), now, int(new), read.size)
+            return ADMITTED
+        at = Moment(now, {span: period(span, now) for span in SPANS})
         if read.kind == "check":
-            return Admission(headers=self.headers(quotas, now)) if quotas else ADMITTED
+            return Admission(headers=self.headers(quotas, at))
+        owners = _owners(token[0], lic[0] if lic else None)
         if read.kind == "blob":
-            over = [self._passing(q, now, read.size) for q in quotas if q.what == "bytes"]
-            if refusals := [why for why in over if why]:
-                return self._refusal(refusals, quotas, now)
+            if refusals := [why for q in quotas if q.what == "bytes" and (why := self._passing(q, at, read.size))]:
+                return self._refusal(refusals, quotas, at)
             self.counters.add(owners, now, size=read.size)
             return ADMITTED
         new = read.top_level and self.counters.is_new_pull(token[0], read.repository, read.digest, now)
         if new:
-            if refusals := [why for q in quotas if (why := self._spent(q, now))]:
-                return self._refusal(refusals, quotas, now)
+            if refusals := [why for q in quotas if (why := self._spent(q, at))]:
+                return self._refusal(refusals, quotas, at)
             self.counters.pulled(token[0], read.repository, read.digest, now)
         self.counters.add(owners, now, pulls=1 if new else 0, size=read.size)
-        return Admission(headers=self.headers(quotas, now)) if quotas else ADMITTED
+        return Admission(headers=self.headers(quotas, at))
+
+    def _new_pull(self, token_id: int, read: Read, now: datetime) -> bool:
+        if not self.counters.is_new_pull(token_id, read.repository, read.digest, now):
+            return False
+        self.counters.pulled(token_id, read.repository, read.digest, now)
+        return True
 
     def release(self, token_id: int, license_id: int | None, size: int) -> None:
         self.counters.add(_owners(token_id, license_id), self.counters.clock(), size=-size)
 
-    def _used(self, quota: Quota, now: datetime) -> int:
-        return quota.used(self.counters.used(quota.scope, quota.owner, quota.span, now))
+    def _used(self, quota: Quota, at: Moment) -> int:
+        return quota.used(self.counters.used_in(quota.scope, quota.owner, quota.span, at.periods[quota.span].start))
 
-    def _spent(self, quota: Quota, now: datetime) -> tuple[Quota, str] | None:
+    def _spent(self, quota: Quota, at: Moment) -> tuple[Quota, str] | None:
         """Why a new pull may not start: a pull limit reached, or the month's bytes used up."""
-        if self._used(quota, now) + 1 <= quota.limit:  # one more pull, or at least a byte left
+        if self._used(quota, at) + 1 <= quota.limit:  # one more pull, or at least a byte left
             return None
         return quota, f"{quota.whose()} reached its limit of {quota.amount()}"
 
-    def _passing(self, quota: Quota, now: datetime, size: int) -> tuple[Quota, str] | None:
-        used = self._used(quota, now)
+    def _passing(self, quota: Quota, at: Moment, size: int) -> tuple[Quota, str] | None:
+        used = self._used(quota, at)
         if used + size <= quota.limit:
             return None
         why = (
@@ -111,21 +121,29 @@ class QuotaGate:
         )
         return quota, why
 
-    def _refusal(self, refusals: list[tuple[Quota, str]], quotas: list[Quota], now: datetime) -> Admission:
-        reset = max(period_end(q.span, now) for q, _ in refusals)
+    def _refusal(self, refusals: list[tuple[Quota, str]], quotas: list[Quota], at: Moment) -> Admission:
+        reset = max(at.periods[q.span].end for q, _ in refusals)
         reason = "; ".join(why for _, why in refusals) + f"; more from {reset:%Y-%m-%d %H:%M} UTC"
-        retry = ("Retry-After", str(_seconds_until(reset, now)))
-        return Admission(False, reason, 429, (*self.headers(quotas, now), retry))
+        retry = ("Retry-After", str(_seconds_until(reset, at.now)))
+        return Admission(False, reason, 429, (*self.headers(quotas, at), retry))
 
-    def headers(self, quotas: list[Quota], now: datetime) -> Headers:
+    def headers(self, quotas: list[Quota], at: Moment) -> Headers:
         """`RateLimit-Policy: "token-pulls-day";q=3;w=86400` and `RateLimit: "token-pulls-day";r=2;t=3600`."""
         policies, limits = [], []
+        resets = {span: _seconds_until(p.end, at.now) for span, p in at.periods.items()}
         for q in quotas:
-            unit = ';qu="content-bytes"' if q.what == "bytes" else ""
-            policies.append(f'"{q.policy}";q={q.limit}{unit};w={period_seconds(q.span, now)}')
-            left = max(0, q.limit - self._used(q, now))
-            limits.append(f'"{q.policy}";r={left};t={_seconds_until(period_end(q.span, now), now)}')
+            name, unit = q.policy, ';qu="content-bytes"' if q.what == "bytes" else ""
+            policies.append(f'"{name}";q={q.limit}{unit};w={at.periods[q.span].seconds}')
+            limits.append(f'"{name}";r={max(0, q.limit - self._used(q, at))};t={resets[q.span]}')
         return (("RateLimit-Policy", ", ".join(policies)), ("RateLimit", ", ".join(limits)))
+
+
+@dataclass(frozen=True)
+class Moment:
+    """The time of one admission and its day's and month's periods, worked out once."""
+
+    now: datetime
+    periods: dict[Span, Period]
 
 
 def _owners(token_id: int, license_id: int | None) -> list[tuple[Scope, int]]:

@@ -17,6 +17,7 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import Table, and_, delete, func, or_, select
@@ -44,22 +45,40 @@ class Usage:
 Key = tuple[Scope, int, Span, date]
 
 
+@dataclass(frozen=True)
+class Period:
+    """A UTC day or calendar month: its first day (the key counts are kept under), its end, its length."""
+
+    start: date
+    end: datetime  # the next period's first moment
+    seconds: int
+
+
+@lru_cache(maxsize=128)
+def period_of(span: Span, day: date) -> Period:
+    start = day if span == "day" else day.replace(day=1)
+    following = start + timedelta(days=1) if span == "day" else (start + timedelta(days=32)).replace(day=1)
+    return Period(
+        start, datetime(following.year, following.month, following.day, tzinfo=UTC), (following - start).days * 86400
+    )
+
+
+def period(span: Span, now: datetime) -> Period:
+    return period_of(span, now.astimezone(UTC).date())
+
+
 def period_start(span: Span, now: datetime) -> date:
-    day = now.astimezone(UTC).date()
-    return day if span == "day" else day.replace(day=1)
+    return period(span, now).start
 
 
 def period_end(span: Span, now: datetime) -> datetime:
     """When the UTC day or calendar month of `now` ends (the next one's first moment)."""
-    start = period_start(span, now)
-    following = start + timedelta(days=1) if span == "day" else (start + timedelta(days=32)).replace(day=1)
-    return datetime(following.year, following.month, following.day, tzinfo=UTC)
+    return period(span, now).end
 
 
 def period_seconds(span: Span, now: datetime) -> int:
     """The length of the UTC day or calendar month of `now`, in seconds."""
-    start = period_start(span, now)
-    return int((period_end(span, now) - datetime(start.year, start.month, start.day, tzinfo=UTC)).total_seconds())
+    return period(span, now).seconds
 
 
 class QuotaCounters:
@@ -72,12 +91,15 @@ class QuotaCounters:
         self._mine: dict[Key, Usage] = {}
         self._others: dict[Key, Usage] = {}
         self._dirty: set[Key] = set()
-        self._seen: LRU[tuple[int, str, str], str] = LRU(SEEN_ENTRIES)
+        self._seen: LRU[tuple[int, str, str], int] = LRU(SEEN_ENTRIES)
         self._swept: date | None = None
 
     # -- on the request path: memory only -------------------------------------------------------
     def used(self, scope: Scope, owner: int, span: Span, now: datetime) -> Usage:
-        key = (scope, owner, span, period_start(span, now))
+        return self.used_in(scope, owner, span, period_start(span, now))
+
+    def used_in(self, scope: Scope, owner: int, span: Span, start: date) -> Usage:
+        key = (scope, owner, span, start)
         mine, others = self._mine.get(key), self._others.get(key)
         return Usage(
             (mine.pulls if mine else 0) + (others.pulls if others else 0),
@@ -85,9 +107,12 @@ class QuotaCounters:
         )
 
     def add(self, owners: Iterable[tuple[Scope, int]], now: datetime, pulls: int = 0, size: int = 0) -> None:
+        if not pulls and not size:
+            return
+        starts = [(span, period_start(span, now)) for span in SPANS]
         for scope, owner in owners:
-            for span in SPANS:
-                key = (scope, owner, span, period_start(span, now))
+            for span, start in starts:
+                key = (scope, owner, span, start)
                 usage = self._mine.setdefault(key, Usage())
                 usage.pulls += pulls
                 usage.bytes += size
@@ -95,10 +120,10 @@ class QuotaCounters:
 
     def is_new_pull(self, token_id: int, repository: str, digest: str, now: datetime) -> bool:
         """A pull is a manifest GET of a distinct (repository, digest) per token per calendar minute."""
-        return self._seen.get((token_id, repository, digest)) != now.strftime("%Y-%m-%dT%H:%M")
+        return self._seen.get((token_id, repository, digest)) != _minute(now)
 
     def pulled(self, token_id: int, repository: str, digest: str, now: datetime) -> None:
-        self._seen.put((token_id, repository, digest), now.strftime("%Y-%m-%dT%H:%M"))
+        self._seen.put((token_id, repository, digest), _minute(now))
 
     # -- in the background ----------------------------------------------------------------------
     async def merge(self) -> None:
@@ -169,6 +194,10 @@ class QuotaCounters:
                 )
             )
         self._swept = period_start("day", now)
+
+
+def _minute(now: datetime) -> int:
+    return int(now.timestamp()) // 60  # the same calendar minute as reports' (UTC, whole minutes)
 
 
 def _current(now: datetime) -> Any:

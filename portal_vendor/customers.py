@@ -37,6 +37,7 @@ from portal_vendor.common import (
     parse_day,
 )
 from portal_vendor.limits_form import LimitsFields
+from portal_vendor.token_limits import token_of
 
 READ = [staff(Permission.READ)]
 MANAGE = [staff(Permission.MANAGE_CUSTOMERS)]
@@ -277,13 +278,7 @@ class CustomerController(Controller):
         pull_tokens: PullTokens,
         reader: Reader,
     ) -> Template | Redirect:
-        org = await _customer(reader, user, customer_id)
-        try:
-            token = await pull_tokens.find(reader, actor, token_id)
-        except NotFound:
-            raise not_found("token") from None
-        if token.organization_id != org.id:
-            raise not_found("token")
+        _org, token = await token_of(reader, user, actor, pull_tokens, customer_id, token_id)
         if data.get("confirm") != "yes":
             action = f"/vendor/customers/{customer_id}/pull-tokens/{token_id}/revoke"
             detail = f"Pulls with {token.name} ({token.hint}…) stop working within seconds. This cannot be undone."

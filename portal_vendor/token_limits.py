@@ -41,7 +41,7 @@ class TokenLimitsController(Controller):
         reader: Reader,
     ) -> Template:
         """A pull token's networks and limits, with its use this day and month."""
-        org, token = await _token_of(reader, user, actor, pull_tokens, customer_id, token_id)
+        org, token = await token_of(reader, user, actor, pull_tokens, customer_id, token_id)
         return await _token_page(request, user, reader, org, token, LimitsFields.of(restrictions_of(token), ""), {})
 
     @post("/{customer_id:int}/pull-tokens/{token_id:int}", status_code=200, guards=MANAGE)
@@ -56,7 +56,7 @@ class TokenLimitsController(Controller):
         pull_tokens: PullTokens,
         reader: Reader,
     ) -> Template | Redirect:
-        org, token = await _token_of(reader, user, actor, pull_tokens, customer_id, token_id)
+        org, token = await token_of(reader, user, actor, pull_tokens, customer_id, token_id)
         fields, errors = LimitsFields.from_data(data, ""), dict[str, str]()
         wanted = fields.parse(errors)
         if not errors:
@@ -72,9 +72,10 @@ class TokenLimitsController(Controller):
         return redirect_with(request, f"/vendor/customers/{customer_id}#pull-tokens", done)
 
 
-async def _token_of(
+async def token_of(
     session: AsyncSession, user: WebUser, actor: Actor, pull_tokens: PullTokenService, customer_id: int, token_id: int
 ) -> tuple[Organization, Token]:
+    """The customer's pull token; another customer's, another vendor's or no token: 404."""
     try:
         org = await customer_queries.find(session, user.vendor_id, customer_id)
         token = await pull_tokens.find(session, actor, token_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -24,9 +25,11 @@ async def world(wharf):
     async with engine.connect() as conn:
         vendor_id = (await conn.execute(select(Organization.id).where(Organization.slug == "acme"))).scalar_one()
     services = wharf.app.state.services
-    vendor = Actor.system(vendor_id, "acme", Channel.API, "token:test (staff)")
+    vendor = replace(Actor.system(vendor_id, "acme", Channel.API, "token:test (staff)"), address="192.0.2.10")
     customer = await services.customers.create(vendor, f"Limits {uuid.uuid4().hex[:6]}")
-    customer_admin = Actor(Channel.PORTAL, vendor_id, "acme", customer.id, "customer", "admin", "user:test (ops)")
+    customer_admin = Actor(
+        Channel.PORTAL, vendor_id, "acme", customer.id, "customer", "admin", "user:test (ops)", address="192.0.2.11"
+    )
 
     class World:
         pass
