@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 from app.limits import Limits, Network, amount, listed, permits
@@ -42,7 +43,8 @@ class Quota:
         return f"{self.scope} '{self.name}'"
 
 
-def quotas_of(scope: Scope, owner: int, name: str, limits: Limits) -> list[Quota]:
+@lru_cache(maxsize=10_000)  # the same token and license ask again and again
+def quotas_of(scope: Scope, owner: int, name: str, limits: Limits) -> tuple[Quota, ...]:
     found = []
     for what, span, limit in (
         ("pulls", "day", limits.pulls_per_day),
@@ -51,7 +53,7 @@ def quotas_of(scope: Scope, owner: int, name: str, limits: Limits) -> list[Quota
     ):
         if limit is not None:
             found.append(Quota(scope, owner, name, what, span, limit))  # type: ignore[arg-type]
-    return found
+    return tuple(found)
 
 
 def network_refusal(name: str, allowed: tuple[Network, ...], address: str | None) -> Admission | None:
@@ -71,7 +73,7 @@ class QuotaGate:
 
     def admit(self, read: Read, token: tuple[int, str, Limits], lic: tuple[int, str, Limits] | None) -> Admission:
         now = self.counters.clock()
-        quotas = quotas_of("token", *token) + (quotas_of("license", *lic) if lic else [])
+        quotas = quotas_of("token", *token) + (quotas_of("license", *lic) if lic else ())
         if not quotas:  # nothing to enforce: counted all the same, for the pages and the API
             new = read.kind == "pull" and read.top_level and self._new_pull(token[0], read, now)
             self.counters.add(_owners(token[0], lic[0] if lic else None), now, int(new), read.size)
@@ -121,21 +123,26 @@ class QuotaGate:
         )
         return quota, why
 
-    def _refusal(self, refusals: list[tuple[Quota, str]], quotas: list[Quota], at: Moment) -> Admission:
+    def _refusal(self, refusals: list[tuple[Quota, str]], quotas: tuple[Quota, ...], at: Moment) -> Admission:
         reset = max(at.periods[q.span].end for q, _ in refusals)
         reason = "; ".join(why for _, why in refusals) + f"; more from {reset:%Y-%m-%d %H:%M} UTC"
         retry = ("Retry-After", str(_seconds_until(reset, at.now)))
         return Admission(False, reason, 429, (*self.headers(quotas, at), retry))
 
-    def headers(self, quotas: list[Quota], at: Moment) -> Headers:
+    def headers(self, quotas: tuple[Quota, ...], at: Moment) -> Headers:
         """`RateLimit-Policy: "token-pulls-day";q=3;w=86400` and `RateLimit: "token-pulls-day";r=2;t=3600`."""
-        policies, limits = [], []
         resets = {span: _seconds_until(p.end, at.now) for span, p in at.periods.items()}
-        for q in quotas:
-            name, unit = q.policy, ';qu="content-bytes"' if q.what == "bytes" else ""
-            policies.append(f'"{name}";q={q.limit}{unit};w={at.periods[q.span].seconds}')
-            limits.append(f'"{name}";r={max(0, q.limit - self._used(q, at))};t={resets[q.span]}')
-        return (("RateLimit-Policy", ", ".join(policies)), ("RateLimit", ", ".join(limits)))
+        limits = [f'"{q.policy}";r={max(0, q.limit - self._used(q, at))};t={resets[q.span]}' for q in quotas]
+        policy = _policy_header(quotas, at.periods["day"].seconds, at.periods["month"].seconds)
+        return (("RateLimit-Policy", policy), ("RateLimit", ", ".join(limits)))
+
+
+@lru_cache(maxsize=10_000)
+def _policy_header(quotas: tuple[Quota, ...], day_seconds: int, month_seconds: int) -> str:
+    """The same for every request of a token until its limits or the month change."""
+    windows = {"day": day_seconds, "month": month_seconds}
+    units = {"pulls": "", "bytes": ';qu="content-bytes"'}
+    return ", ".join(f'"{q.policy}";q={q.limit}{units[q.what]};w={windows[q.span]}' for q in quotas)
 
 
 @dataclass(frozen=True)
