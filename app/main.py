@@ -42,6 +42,7 @@ from portal_customer import customer_portal
 from portal_vendor import vendor_router
 from registry.access import Authenticator
 from registry.changes import ChangeWatcher
+from registry.details import describe_stored
 from registry.errors import RegistryError
 from registry.http import Registry, build_router
 from registry.metadata import Metadata
@@ -127,6 +128,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 done = []
             delay = 1.0 if done else ROLLUP_SECONDS
 
+    async def describe_older_manifests() -> None:
+        """Charts and images stored before kinds existed get their details, a batch at a time."""
+        while True:
+            try:
+                if not await describe_stored(metadata, store):
+                    return
+            except Exception:  # the next start (or the next try, a minute on) picks up where this stopped
+                log.exception("could not describe stored manifests")
+                await asyncio.sleep(60)
+
     changes = ChangeWatcher(metadata)
 
     async def watch_other_processes() -> None:
@@ -146,10 +157,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await audit.start()
         rollups = asyncio.create_task(roll_up_usage())
         collections = asyncio.create_task(watch_other_processes())
+        describing = asyncio.create_task(describe_older_manifests())
         try:
             yield
         finally:
             rollups.cancel()
+            describing.cancel()
             flusher.cancel()
             collections.cancel()
             await audit.stop()  # a final drain on the writer's own thread

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 import licensing
+from app import immutability
 from app.credentials import hash_secret
 from app.identity import TokenIdentity
-from app.models import License, LicenseGrant, Organization, Token
+from app.models import License, LicenseGrant, Organization, RepositorySettings, Token
 from app.roles import Permission, permissions
 from app.times import aware
 from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision, Principal
@@ -46,6 +47,7 @@ class WharfPolicy:
         self._by_hash: LRUCache[str, tuple[float, Principal | None]] = LRUCache(CACHE_ENTRIES)
         self._by_subject: LRUCache[str, tuple[float, Principal | None]] = LRUCache(CACHE_ENTRIES)
         self._licenses: LRUCache[int, tuple[float, tuple[licensing.License, ...]]] = LRUCache(CACHE_ENTRIES)
+        self._tag_rules: LRUCache[str, tuple[float, str | None]] = LRUCache(CACHE_ENTRIES)
         self._hits = self._misses = 0
         self._last_used: dict[int, datetime] = {}  # token id -> last use, written by flush_last_used()
 
@@ -54,6 +56,7 @@ class WharfPolicy:
         self._by_hash.clear()
         self._by_subject.clear()
         self._licenses.clear()
+        self._tag_rules.clear()
 
     def cache_stats(self) -> dict[str, int]:
         """Credential cache hits, misses (database look-ups) and entries, for the metrics page."""
@@ -191,6 +194,30 @@ class WharfPolicy:
             return tags
         licenses = await self.customer_licenses(principal.identity.org_id)
         return licensing.allowed_tags(licenses, repository, tags, datetime.now(UTC))
+
+    async def tag_may_move(self, principal: Principal, repository: str, tag: str) -> Decision:
+        rule = await self.immutability_rule(principal.identity.vendor_id, repository)
+        if not immutability.holds(rule, tag):
+            return ALLOWED
+        return Decision(False, reason=f"{immutability.RULES[str(rule)]} in {repository}")
+
+    async def immutability_rule(self, vendor_id: int, repository: str) -> str | None:
+        """The rule in force for `repository` (its own setting, else the vendor's default), cached briefly."""
+        now = time.monotonic()
+        hit = self._tag_rules.get(repository)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        own = (
+            select(RepositorySettings.immutable_tags)
+            .where(RepositorySettings.repository == repository, RepositorySettings.vendor_id == vendor_id)
+            .scalar_subquery()
+        )
+        stmt = select(Organization.immutable_tags, own.label("own")).where(Organization.id == vendor_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        rule = immutability.effective(row.own, row.immutable_tags) if row is not None else None
+        self._tag_rules[repository] = (now + self.cache_seconds, rule)
+        return rule
 
     async def customer_licenses(self, customer_id: int) -> tuple[licensing.License, ...]:
         now = time.monotonic()

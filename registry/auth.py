@@ -89,3 +89,8 @@ class AccessPolicy(Protocol):
     async def readable_tags(self, principal: Principal, repository: str, tags: list[str]) -> list[str]:
         """Those of `tags`, in order, that the principal may read (for tags/list, decided in one pass)."""
         ...
+
+    async def tag_may_move(self, principal: Principal, repository: str, tag: str) -> Decision:
+        """Whether `tag`, once pushed, may later point at other content; if not, the reason names the
+        rule. The registry refuses only a push that would move it: the same content again is fine."""
+        ...

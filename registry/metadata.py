@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import DateTime, Table, delete, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry import counters
 from registry.blob_links import link_blob
+from registry.errors import RegistryError
 from registry.lru import LRU
 from registry.manifests import ParsedManifest
 from registry.reach import REACH_TAGS
@@ -317,15 +318,27 @@ class Metadata:
         return sorted((wanted_blobs | wanted_children) - found)
 
     async def put_manifest(
-        self, repository: str, digest: str, content: bytes, parsed: ParsedManifest, tags: list[str]
+        self,
+        repository: str,
+        digest: str,
+        content: bytes,
+        parsed: ParsedManifest,
+        tags: list[str],
+        *,
+        kind: str = "artifact",
+        details: dict[str, Any] | None = None,
+        frozen: dict[str, str] | None = None,
     ) -> list[str]:
         """Store a manifest and its tags; if it names blobs or manifests the repository lacks, store
-        nothing and return their digests."""
+        nothing and return their digests. A tag of `frozen` (tag -> the rule, in words) that already
+        points at other content is refused with DENIED, and nothing is stored."""
         async with write_transaction(self.engine) as conn:
             repo_id = await self.repository_id(conn, repository)
             missing = await self._missing_references(conn, repo_id, parsed)
             if missing:
                 return missing
+            if frozen:
+                await self._refuse_moves(conn, repo_id, digest, frozen)
             inserted = await conn.execute(
                 insert_ignore(conn, manifests).values(
                     repository_id=repo_id,
@@ -334,6 +347,8 @@ class Metadata:
                     artifact_type=parsed.artifact_type,
                     subject=parsed.subject,
                     annotations=json.dumps(parsed.annotations) if parsed.annotations else None,
+                    kind=kind,
+                    details=json.dumps(details) if details else None,
                     content=content,
                     size=len(content),
                     created_at=_now(),
@@ -368,6 +383,20 @@ class Metadata:
         for tag in tags:
             self._by_tag.put((repository, tag), record)
         return []
+
+    async def _refuse_moves(self, conn: AsyncConnection, repo_id: int, digest: str, frozen: dict[str, str]) -> None:
+        stmt = (
+            select(tags_t.c.name, manifests.c.digest)
+            .join(manifests, manifests.c.id == tags_t.c.manifest_id)
+            .where(tags_t.c.repository_id == repo_id, tags_t.c.name.in_(frozen))
+        )
+        for tag, current in (await conn.execute(stmt)).all():
+            if current != digest:
+                raise RegistryError(
+                    "DENIED",
+                    f"tag {tag} is immutable ({frozen[tag]}): it already points to {current}; "
+                    "delete the tag first to push different content under it",
+                )
 
     @asynccontextmanager
     async def _writing(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
