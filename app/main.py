@@ -31,6 +31,7 @@ from app.health import build_health_router
 from app.http_metrics import RequestMetrics, build_metrics_router
 from app.logging import litestar_logging, unexpected_error_logger
 from app.mail import build_mailer
+from app.markdown import markdown
 from app.metrics import WharfMetrics
 from app.policy import WharfPolicy
 from app.services import ServiceDeps, ServiceError, Services
@@ -68,6 +69,10 @@ def trusted_proxies(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
         return tuple(ip_network(part.strip()) for part in value.split(",") if part.strip())
     except ValueError as exc:
         raise ValueError(f"WHARF_TRUSTED_PROXIES must list addresses or networks (CIDR): {exc}") from None
+
+
+def template_filters(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters["markdown"] = markdown
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -204,7 +209,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Wharf automation API", version="1", path="/api/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=template_filters
+        ),
         debug=False,
         logging_config=litestar_logging(),
         after_exception=[unexpected_error_logger((HTTPException, RegistryError, ServiceError))],

@@ -7,7 +7,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app import catalog
+from app import artifacts, catalog
 from app.dependencies import CurrentActor, Reader, Repositories, SignedIn
 from app.guards import staff
 from app.roles import Permission
@@ -65,7 +65,7 @@ class RepositoryController(Controller):
         repo_id = await catalog.repository_id(reader, user.vendor_slug, name)
         if repo_id is None:
             raise not_found("repository")
-        tags = await catalog.tags(reader, repo_id, PAGE_SIZE + 1, (number - 1) * PAGE_SIZE)
+        tags = await artifacts.tags(reader, repo_id, PAGE_SIZE + 1, (number - 1) * PAGE_SIZE)
         total = await catalog.tag_count(reader, repo_id)
         referrers = await catalog.referrers(reader, repo_id)
         conn = await reader.connection()
