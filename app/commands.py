@@ -54,7 +54,12 @@ class Registry:
         pipe = f"echo {self.token} | "
         if tool == "helm":
             return f"{pipe}helm registry login {self.host} --username {USER} --password-stdin{self.flag('--insecure')}"
-        insecure = {"podman": "--tls-verify=false", "skopeo": "--tls-verify=false", "oras": "--plain-http"}
+        insecure = {
+            "podman": "--tls-verify=false",
+            "skopeo": "--tls-verify=false",
+            "oras": "--plain-http",
+            "notation": "--insecure-registry",
+        }
         extra = self.flag(insecure[tool]) if tool in insecure else ""
         return f"{pipe}{tool} login{extra} {self.host} -u {USER} --password-stdin"
 
@@ -79,9 +84,23 @@ def chart_version(tag: str) -> str:
     return tag.replace("_", "+")
 
 
+def pull_secret(reg: Registry, vendor_slug: str, image: str | None = None) -> Snippet:
+    """A Kubernetes image pull secret, used by the namespace's default service account."""
+    name = release_name(vendor_slug) + "-pull"
+    using = f"image: {image}" if image else f"images from {reg.host}"
+    return Snippet(
+        "kubernetes",
+        "Kubernetes",
+        f"kubectl create secret docker-registry {name} --docker-server={reg.host} \\\n"
+        f"  --docker-username={USER} --docker-password={reg.token}\n"
+        f'kubectl patch serviceaccount default -p \'{{"imagePullSecrets": [{{"name": "{name}"}}]}}\'',
+        f"Pods of the namespace's default service account can then use {using}"
+        + (f" (the nodes' container runtime must allow plain http for {reg.host})." if reg.plain_http else "."),
+    )
+
+
 def image_commands(reg: Registry, repository: str, tag: str, kind: str = "image") -> list[Snippet]:
     ref = f"{reg.host}/{repository}:{tag}"
-    secret_name = release_name(repository.split("/", 1)[0]) + "-pull"
     docker_note = (
         f"Docker reaches plain-http registries only when its daemon lists {reg.host} under insecure-registries."
         if reg.plain_http
@@ -96,15 +115,7 @@ def image_commands(reg: Registry, repository: str, tag: str, kind: str = "image"
             "containerd",
             f"ctr images pull{reg.flag('--plain-http')} --user {reg.user_and_token()} {ref}",
         ),
-        Snippet(
-            "kubernetes",
-            "Kubernetes",
-            f"kubectl create secret docker-registry {secret_name} --docker-server={reg.host} \\\n"
-            f"  --docker-username={USER} --docker-password={reg.token}\n"
-            f'kubectl patch serviceaccount default -p \'{{"imagePullSecrets": [{{"name": "{secret_name}"}}]}}\'',
-            f"Pods of the namespace's default service account can then use image: {ref}"
-            + (f" (the nodes' container runtime must allow plain http for {reg.host})." if reg.plain_http else "."),
-        ),
+        pull_secret(reg, repository.split("/", 1)[0], ref),
         Snippet(
             "skopeo",
             "Copy to a file (skopeo)",
