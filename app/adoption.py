@@ -86,3 +86,54 @@ async def last_pulls(
         key = (int(row.customer_id), row.repository)
         found[key] = LastPull(key[0], row.repository, row.reference, row.at)
     return found
+
+
+@dataclass(frozen=True)
+class VersionPulls:
+    customer_id: int
+    pulls: int
+    last_at: datetime
+
+
+async def version_pulls(session: AsyncSession, vendor_id: int, repository: str, tag: str) -> dict[int, VersionPulls]:
+    """Which customers pulled this version (by tag), how often and when last."""
+    stmt = (
+        select(DownloadEvent.customer_id, func.count(), func.max(DownloadEvent.at))
+        .where(
+            DownloadEvent.vendor_id == vendor_id,
+            DownloadEvent.action == PULL,
+            DownloadEvent.status < 400,
+            DownloadEvent.customer_id.is_not(None),
+            DownloadEvent.repository == repository,
+            DownloadEvent.reference == tag,
+        )
+        .group_by(DownloadEvent.customer_id)
+    )
+    return {int(c or 0): VersionPulls(int(c or 0), int(n), at) for c, n, at in await session.execute(stmt)}
+
+
+async def pulling_customers(session: AsyncSession, vendor_id: int, repository: str) -> dict[str, int]:
+    """How many customers pulled each tag of the repository."""
+    stmt = (
+        select(DownloadEvent.reference, func.count(func.distinct(DownloadEvent.customer_id)))
+        .where(
+            DownloadEvent.vendor_id == vendor_id,
+            DownloadEvent.action == PULL,
+            DownloadEvent.status < 400,
+            DownloadEvent.customer_id.is_not(None),
+            DownloadEvent.repository == repository,
+        )
+        .group_by(DownloadEvent.reference)
+    )
+    return {str(tag): int(n) for tag, n in await session.execute(stmt) if tag}
+
+
+def entitled_customers(
+    licenses: dict[int, tuple[licensing.License, ...]], repository: str, tags: list[str], now: datetime
+) -> dict[str, set[int]]:
+    """For each of `tags`, the customers whose licenses allow it now (licensing.allowed_tags decides)."""
+    found: dict[str, set[int]] = {tag: set() for tag in tags}
+    for customer_id, held in licenses.items():
+        for tag in licensing.allowed_tags(held, repository, tags, now):
+            found[tag].add(customer_id)
+    return found

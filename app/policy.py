@@ -17,7 +17,7 @@ from typing import Any, cast
 from cachetools import LRUCache
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 import licensing
@@ -224,21 +224,7 @@ class WharfPolicy:
         hit = self._licenses.get(customer_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        stmt = (
-            select(
-                License.id,
-                License.name,
-                License.status,
-                License.valid_from,
-                License.valid_until,
-                License.grace_days,
-                LicenseGrant.repository,
-                LicenseGrant.tags,
-            )
-            .join(LicenseGrant, LicenseGrant.license_id == License.id, isouter=True)
-            .where(License.customer_id == customer_id)
-            .order_by(License.id, LicenseGrant.id)
-        )
+        stmt = _license_rows().where(License.customer_id == customer_id)
         try:
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(stmt)).all()
@@ -250,6 +236,33 @@ class WharfPolicy:
         licenses = _build_licenses(customer_id, rows)
         self._licenses[customer_id] = (now + self.cache_seconds, licenses)
         return licenses
+
+
+def _license_rows() -> Any:
+    return (
+        select(
+            License.id,
+            License.customer_id,
+            License.name,
+            License.status,
+            License.valid_from,
+            License.valid_until,
+            License.grace_days,
+            LicenseGrant.repository,
+            LicenseGrant.tags,
+        )
+        .join(LicenseGrant, LicenseGrant.license_id == License.id, isouter=True)
+        .order_by(License.id, LicenseGrant.id)
+    )
+
+
+async def licenses_by_customer(session: AsyncSession, vendor_id: int) -> dict[int, tuple[licensing.License, ...]]:
+    """Every customer's licenses of the vendor, as the registry decides with them (one query)."""
+    rows = (await session.execute(_license_rows().where(License.vendor_id == vendor_id))).all()
+    by_customer: dict[int, list[Any]] = {}
+    for row in rows:
+        by_customer.setdefault(row.customer_id, []).append(row)
+    return {customer_id: _build_licenses(customer_id, found) for customer_id, found in by_customer.items()}
 
 
 def _build_licenses(customer_id: int, rows: Sequence[Any]) -> tuple[licensing.License, ...]:
