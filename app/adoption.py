@@ -137,3 +137,26 @@ def entitled_customers(
         for tag in licensing.allowed_tags(held, repository, tags, now):
             found[tag].add(customer_id)
     return found
+
+
+@dataclass(frozen=True)
+class Outdated:
+    customer_id: int
+    on: str  # the version last pulled
+    newest: str  # the newest release its license allows
+
+
+def outdated(
+    last: dict[tuple[int, str], LastPull],
+    licenses: dict[int, tuple[licensing.License, ...]],
+    tags: dict[str, list[str]],
+    now: datetime,
+) -> dict[str, list[Outdated]]:
+    """Per repository, the customers whose last pull is older than the newest release they may pull."""
+    found: dict[str, list[Outdated]] = {}
+    for (customer_id, repository), pull in sorted(last.items()):
+        pullable = licensing.allowed_tags(licenses.get(customer_id, ()), repository, tags.get(repository, []), now)
+        newer = newer_available(pull.tag, pullable)
+        if newer is not None:
+            found.setdefault(repository, []).append(Outdated(customer_id, pull.tag, newer))
+    return found
