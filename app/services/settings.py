@@ -23,7 +23,7 @@ COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 LOCAL_PATH_RE = re.compile(r"^/(?![/\\])[A-Za-z0-9._~/?=&%+-]*$")
 HTTPS_RE = re.compile(r"^https://[^\s\"'<>\\`]+$")
 MAX_WELCOME = 2000
-MAX_LOGO_BYTES = 256 * 1024
+MAX_LOGO_BYTES = 192 * 1024
 LOGO_TYPES = {  # what the file starts with -> its content type
     b"\x89PNG\r\n\x1a\n": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
@@ -86,7 +86,7 @@ class SettingsService(Service):
         return True
 
     async def set_logo(self, actor: Actor, content: bytes) -> str:
-        """Store an uploaded logo (PNG, JPEG or WebP, at most 256 KiB) and show it; its URL on this server."""
+        """Store an uploaded logo (PNG, JPEG or WebP, at most 192 KiB) and show it; its URL on this server."""
         require(actor, Permission.MANAGE_TEAM)
         if not content:
             raise Invalid("logo", "Choose a PNG, JPEG or WebP file.")
