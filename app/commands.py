@@ -132,8 +132,7 @@ def chart_commands(reg: Registry, repository: str, tag: str, chart_name: str | N
     plain = reg.flag("--plain-http")
     name = release_name(chart_name or repository.rsplit("/", 1)[-1])
     return [
-        Snippet("helm", "Sign in", reg.login("helm")),
-        Snippet("helm", "Install", f"helm install {name} {url} --version {version}{plain}"),
+        Snippet("helm", "Helm", f"{reg.login('helm')}\nhelm install {name} {url} --version {version}{plain}"),
         Snippet("helm", "Default values", f"helm show values {url} --version {version}{plain}"),
         Snippet("helm", "Download the chart", f"helm pull {url} --version {version}{plain}"),
     ]
