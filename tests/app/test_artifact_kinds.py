@@ -258,3 +258,34 @@ async def current_settings(wharf) -> dict[str, str]:
             await conn.execute(select(Organization).where(Organization.slug == "acme", Organization.kind == "vendor"))
         ).first()
     return {f: getattr(row, f) or "" for f in FIELDS}
+
+
+async def test_a_cosign_tag_is_readable_exactly_when_the_digest_it_names_is(wharf, api):
+    repo = wharf.repo("cosigned")
+    allowed, other = image("cosigned-1"), image("cosigned-2")
+    await push_image(wharf, repo, allowed, "1.0.0")
+    await push_image(wharf, repo, other, "2.0.0")
+    signatures = {}
+    for img, payload in ((allowed, b"one"), (other, b"two")):
+        sig = cosign_signature(payload)
+        tag = f"{img.digest.replace(':', '-')}.sig"
+        await push_image(wharf, repo, sig, tag)
+        signatures[img.digest] = (tag, sig)
+    customer = await api.call("POST", "/customers", {"name": "Cosign Reader"}, expect=201)
+    grants = [{"repository": repo, "tags": ["1.*"]}]
+    await api.call("POST", "/licenses", {"customer_id": customer["id"], "name": "One", "grants": grants}, expect=201)
+    token = (await api.call("POST", f"/customers/{customer['id']}/pull-tokens", {"name": "c"}, expect=201))["token"]
+    auth = {"Authorization": basic("token", token)}
+
+    readable_tag, readable_sig = signatures[allowed.digest]
+    r = await wharf.client.get(f"/v2/{repo}/manifests/{readable_tag}", headers=auth)
+    assert r.status_code == 200 and r.content == readable_sig.manifest
+    layer = json.loads(readable_sig.manifest)["layers"][0]["digest"]
+    assert (await wharf.client.get(f"/v2/{repo}/blobs/{layer}", headers=auth)).status_code in (200, 307)
+    assert (await wharf.client.get(f"/v2/{repo}/manifests/{readable_sig.digest}", headers=auth)).status_code == 200
+    hidden_tag, hidden_sig = signatures[other.digest]
+    denied = await wharf.client.get(f"/v2/{repo}/manifests/{hidden_tag}", headers=auth)
+    assert denied.status_code == 403 and error_code(denied) == "DENIED"
+    assert (await wharf.client.get(f"/v2/{repo}/manifests/{hidden_sig.digest}", headers=auth)).status_code == 403
+    listed = (await wharf.client.get(f"/v2/{repo}/tags/list", headers=auth)).json()["tags"]
+    assert listed == ["1.0.0", readable_tag]
