@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,16 @@ class LastPull:
     repository: str
     tag: str
     at: datetime
+
+
+def _customer_pulls(vendor_id: int) -> list[Any]:
+    """Successful pulls (manifest GETs) by the vendor's customers."""
+    return [
+        DownloadEvent.vendor_id == vendor_id,
+        DownloadEvent.action == PULL,
+        DownloadEvent.status < 400,
+        DownloadEvent.customer_id.is_not(None),
+    ]
 
 
 def versions(tags: Iterable[str]) -> list[str]:
@@ -49,10 +60,7 @@ async def last_pulls(
 ) -> dict[tuple[int, str], LastPull]:
     """The tag of each customer's most recent pull (by tag) of each repository of the vendor."""
     where = [
-        DownloadEvent.vendor_id == vendor_id,
-        DownloadEvent.action == PULL,
-        DownloadEvent.status < 400,
-        DownloadEvent.customer_id.is_not(None),
+        *_customer_pulls(vendor_id),
         DownloadEvent.reference.is_not(None),
         DownloadEvent.reference.not_like("sha256:%"),
         DownloadEvent.reference.not_like("sha512:%"),
@@ -99,14 +107,7 @@ async def version_pulls(session: AsyncSession, vendor_id: int, repository: str, 
     """Which customers pulled this version (by tag), how often and when last."""
     stmt = (
         select(DownloadEvent.customer_id, func.count(), func.max(DownloadEvent.at))
-        .where(
-            DownloadEvent.vendor_id == vendor_id,
-            DownloadEvent.action == PULL,
-            DownloadEvent.status < 400,
-            DownloadEvent.customer_id.is_not(None),
-            DownloadEvent.repository == repository,
-            DownloadEvent.reference == tag,
-        )
+        .where(*_customer_pulls(vendor_id), DownloadEvent.repository == repository, DownloadEvent.reference == tag)
         .group_by(DownloadEvent.customer_id)
     )
     return {int(c or 0): VersionPulls(int(c or 0), int(n), at) for c, n, at in await session.execute(stmt)}
@@ -116,13 +117,7 @@ async def pulling_customers(session: AsyncSession, vendor_id: int, repository: s
     """How many customers pulled each tag of the repository."""
     stmt = (
         select(DownloadEvent.reference, func.count(func.distinct(DownloadEvent.customer_id)))
-        .where(
-            DownloadEvent.vendor_id == vendor_id,
-            DownloadEvent.action == PULL,
-            DownloadEvent.status < 400,
-            DownloadEvent.customer_id.is_not(None),
-            DownloadEvent.repository == repository,
-        )
+        .where(*_customer_pulls(vendor_id), DownloadEvent.repository == repository)
         .group_by(DownloadEvent.reference)
     )
     return {str(tag): int(n) for tag, n in await session.execute(stmt) if tag}

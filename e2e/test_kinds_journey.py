@@ -92,9 +92,7 @@ def test_each_kind_is_offered_its_own_tool(kinds_server, chromium, screenshots):
     expect(chart.locator("h2")).to_contain_text("web")
     expect(chart.locator(".tool")).to_have_count(3)
     assert set(chart.locator(".tool").evaluate_all("els => els.map(e => e.dataset.tool)")) == {"helm"}
-    expect(chart.locator("pre").first).to_contain_text(
-        f"helm install web oci://{server.host}/{CHARTS} --version 1.2.0"
-    )
+    expect(chart.locator("pre").first).to_contain_text(f"helm install web oci://{server.host}/{CHARTS} --version 1.2.0")
 
     web = page.locator(f'.product[data-repository="{WEB}"]')
     expect(web.locator("h2")).to_contain_text("Acme Web")

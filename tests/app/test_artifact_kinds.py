@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import AdminAuditEntry, OutboxMessage
+from tests.app.test_repository_settings_service import vendor_actor
 from tests.conftest import basic
 from tests.registry.helpers import error_code, push_blob, push_image, push_manifest
 from tests.support.oci import (
@@ -218,7 +219,7 @@ async def test_the_vendor_default_applies_until_a_repository_says_otherwise(whar
     await push_image(wharf, repo, first, "3.0.0")
     for data in second.blobs.values():
         await push_blob(wharf, repo, data)
-    actor = await admin_actor(wharf)
+    actor = await vendor_actor(wharf)
     try:
         await services.settings.update(actor, {**await current_settings(wharf), "immutable_tags": "semver"})
         assert (await api.call("GET", f"/repositories/{repo}/settings"))["immutability"]["effective"] == "semver"
@@ -232,20 +233,6 @@ async def test_the_vendor_default_applies_until_a_repository_says_otherwise(whar
         await push_manifest(wharf, repo, "3.0.0", second.manifest)
     finally:
         await services.settings.update(actor, {**await current_settings(wharf), "immutable_tags": "off"})
-
-
-async def admin_actor(wharf):
-    from app.identity import Actor
-    from app.models import Organization
-
-    engine = wharf.app.state.registry.metadata.engine
-    async with engine.connect() as conn:
-        vendor_id = (
-            await conn.execute(
-                select(Organization.id).where(Organization.slug == "acme", Organization.kind == "vendor")
-            )
-        ).scalar_one()
-    return Actor.system(vendor_id, "acme")
 
 
 async def current_settings(wharf) -> dict[str, str]:

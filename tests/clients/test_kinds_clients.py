@@ -21,6 +21,7 @@ from tests.clients.conftest import unique
 from tests.conftest import require_tool
 from tests.support.live_portal import customer, push, vendor_api
 from tests.support.oci import HELM_CHART, HELM_CONFIG, chart_package, image
+from tests.support.server import stop_process
 
 pytestmark = pytest.mark.clients
 PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -50,12 +51,7 @@ def containerd() -> Iterator[str]:
             time.sleep(0.1)
         yield str(socket)
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(15)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait(15)
+        stop_process(daemon)
         log.close()
         shutil.rmtree(base, ignore_errors=True)
 

@@ -109,7 +109,7 @@ OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 
 def chart_package(chart: dict[str, Any], values: bytes = b"replicaCount: 1\n") -> bytes:
     """A packaged Helm chart (`helm package`'s .tgz): <name>/Chart.yaml, values.yaml and a template."""
-    import yaml
+    import yaml  # a dev dependency
 
     name = chart["name"]
     files = {
@@ -117,13 +117,7 @@ def chart_package(chart: dict[str, Any], values: bytes = b"replicaCount: 1\n") -
         f"{name}/values.yaml": values,
         f"{name}/templates/configmap.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
     }
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tar:
-        for path, content in files.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(content)
-            tar.addfile(info, io.BytesIO(content))
-    return gzip.compress(raw.getvalue(), mtime=0)
+    return layer(files)[0]
 
 
 def helm_chart(name: str, version: str, **fields: Any) -> Image:
