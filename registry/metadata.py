@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry import counters
 from registry.blob_links import link_blob
-from registry.errors import RegistryError
+from registry.immutable import refuse_moves
 from registry.lru import LRU
 from registry.manifests import ParsedManifest
 from registry.reach import REACH_TAGS
@@ -338,7 +338,7 @@ class Metadata:
             if missing:
                 return missing
             if frozen:
-                await self._refuse_moves(conn, repo_id, digest, frozen)
+                await refuse_moves(conn, repo_id, digest, frozen)
             inserted = await conn.execute(
                 insert_ignore(conn, manifests).values(
                     repository_id=repo_id,
@@ -383,20 +383,6 @@ class Metadata:
         for tag in tags:
             self._by_tag.put((repository, tag), record)
         return []
-
-    async def _refuse_moves(self, conn: AsyncConnection, repo_id: int, digest: str, frozen: dict[str, str]) -> None:
-        stmt = (
-            select(tags_t.c.name, manifests.c.digest)
-            .join(manifests, manifests.c.id == tags_t.c.manifest_id)
-            .where(tags_t.c.repository_id == repo_id, tags_t.c.name.in_(frozen))
-        )
-        for tag, current in (await conn.execute(stmt)).all():
-            if current != digest:
-                raise RegistryError(
-                    "DENIED",
-                    f"tag {tag} is immutable ({frozen[tag]}): it already points to {current}; "
-                    "delete the tag first to push different content under it",
-                )
 
     @asynccontextmanager
     async def _writing(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:

@@ -122,7 +122,10 @@ async def test_a_version_page_names_entitled_customers_and_who_pulled(wharf, adm
 
     listing = await admin.get(f"/vendor/repositories/{repo}")
     row = re.search(r">1\.0\.0</a>.*?</tr>", listing.text, re.S).group(0)
-    assert re.findall(r"<td>(\d+)</td>", row) == ["1", "1"]  # one entitled, one pulled
+    assert re.findall(r'<td data-label="(?:Entitled|Pulled by)">(\d+)</td>', row) == [
+        "1",
+        "1",
+    ]  # one entitled, one pulled
     page = await admin.get(f"/vendor/repositories/{repo}/tags/1.0.0")
     assert page.status_code == 200
     rows = re.findall(r'<a href="/vendor/customers/(\d+)">.*?</tr>', page.text, re.S)
