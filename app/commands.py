@@ -177,7 +177,9 @@ def attachment_command(reg: Registry, repository: str, digest: str) -> Snippet:
 
 
 def logins(reg: Registry, kinds: set[str]) -> list[Snippet]:
-    """Sign-in commands for the tools that pull `kinds` (after a token is created)."""
+    """Sign-in commands for the tools that pull `kinds` (after a token is created); signatures and SBOMs
+    come with what they describe."""
+    kinds = kinds - {"signature", "sbom"}
     found = []
     if kinds & set(IMAGE_KINDS):
         found += [Snippet("docker", "Docker", reg.login("docker")), Snippet("podman", "Podman", reg.login("podman"))]

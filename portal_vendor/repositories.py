@@ -24,6 +24,7 @@ from app.web.context import web
 from app.web.pages import redirect_with
 from app.web.users import WebUser
 from portal_vendor.common import PAGE_SIZE, Form, Pager, Req, confirm, field_error, not_found, page, page_number
+from registry.kinds import ATTACHMENTS
 
 READ = [staff(Permission.READ)]
 EDIT = [staff(Permission.PUSH)]
@@ -144,7 +145,8 @@ class RepositoryController(Controller):
         entitled = adoption.entitled_customers(licenses, name, [t.tag for t in shown], utcnow())
         settings = await settings_of(reader, name)
         vendor_rule = await reader.scalar(select(Organization.immutable_tags).where(Organization.id == user.vendor_id))
-        newest = licensing.newest_release(t.tag for t in shown) or (shown[0].tag if shown else None)
+        installable = [t for t in shown if t.kind not in ATTACHMENTS]
+        newest = licensing.newest_release(t.tag for t in installable) or (installable[0].tag if installable else None)
         newest_info = next((t for t in shown if t.tag == newest), None)
         reg = commands.Registry.of(web(request).public_url)
         how = (
