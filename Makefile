@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # System packages the suite drives for real: registry clients, PostgreSQL, the reference registry.
-APT_PACKAGES := skopeo podman uidmap postgresql docker-registry wrk chromium
+APT_PACKAGES := skopeo podman uidmap postgresql docker-registry wrk chromium containerd
 
 .PHONY: run test lint unit system-deps bench clean
 

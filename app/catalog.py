@@ -1,10 +1,10 @@
-"""What a vendor has pushed (repositories with tag counts, tags with sizes and platforms, referrers) and
-what a customer may pull of it. Shared by /api/v1/repositories and both portals."""
+"""What a vendor has pushed (repositories with tag counts and kinds, referrers) and what a customer may
+pull of it. Shared by /api/v1/repositories and both portals; each tag's details are app.artifacts'."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import licensing
-from registry.tables import Blob, Manifest, ManifestReference, Repository, Tag
+from app.models import RepositorySettings
+from registry.kinds import KINDS
+from registry.tables import Manifest, Repository, Tag
 
 
 @dataclass(frozen=True)
@@ -20,16 +22,9 @@ class RepositorySummary:
     name: str
     tag_count: int
     last_pushed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class TagInfo:
-    tag: str
-    digest: str
-    media_type: str
-    size: int  # the manifest, its config and layers (or, for an index, the index alone plus its direct refs)
-    platforms: list[str]
-    pushed_at: datetime
+    kinds: list[str] = field(default_factory=list)  # of its tagged manifests, in registry.kinds.KINDS order
+    display_name: str | None = None  # the vendor's (repository settings)
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,40 @@ async def repositories(session: AsyncSession, vendor_slug: str) -> list[Reposito
         .group_by(Repository.name)
         .order_by(Repository.name)
     )
-    return [RepositorySummary(r.name, r.tag_count, r.last) for r in (await session.execute(stmt)).all()]
+    rows = (await session.execute(stmt)).all()
+    kinds = await kinds_of(session, vendor_slug)
+    settings = {
+        s.repository: s
+        for s in await session.scalars(
+            select(RepositorySettings).where(RepositorySettings.repository.in_([r.name for r in rows]))
+        )
+    }
+    return [
+        RepositorySummary(
+            r.name,
+            r.tag_count,
+            r.last,
+            kinds.get(r.name, []),
+            getattr(settings.get(r.name), "display_name", None),
+            getattr(settings.get(r.name), "description", None),
+        )
+        for r in rows
+    ]
+
+
+async def kinds_of(session: AsyncSession, vendor_slug: str) -> dict[str, list[str]]:
+    """The kinds of each repository's tagged manifests."""
+    stmt = (
+        select(Repository.name, Manifest.kind)
+        .join(Tag, Tag.repository_id == Repository.id)
+        .join(Manifest, Manifest.id == Tag.manifest_id)
+        .where(_own(vendor_slug))
+        .distinct()
+    )
+    found: dict[str, set[str]] = {}
+    for row in await session.execute(stmt):
+        found.setdefault(row.name, set()).add(row.kind)
+    return {name: [k for k in KINDS if k in kinds] for name, kinds in found.items()}
 
 
 async def repository_id(session: AsyncSession, vendor_slug: str, name: str) -> int | None:
@@ -76,38 +104,6 @@ async def tag_names(session: AsyncSession, repository_ids: list[int]) -> dict[in
     for row in rows:
         found[row.repository_id].append(row.name)
     return found
-
-
-async def tags(session: AsyncSession, repo_id: int, limit: int | None = None, offset: int = 0) -> list[TagInfo]:
-    """The repository's tags by name, with sizes (manifest plus what it references) and platforms."""
-    stmt = (
-        select(Tag.name, Tag.updated_at, Manifest.id, Manifest.digest, Manifest.media_type, Manifest.size)
-        .join(Manifest, Manifest.id == Tag.manifest_id)
-        .where(Tag.repository_id == repo_id)
-        .order_by(Tag.name)
-        .offset(offset)
-        .limit(limit)
-    )
-    rows = (await session.execute(stmt)).all()
-    refs = (
-        await session.execute(
-            select(ManifestReference.manifest_id, ManifestReference.platform, Blob.size)
-            .join(Blob, Blob.digest == ManifestReference.digest, isouter=True)
-            .where(ManifestReference.manifest_id.in_({r.id for r in rows}))
-        )
-    ).all()
-    sizes: dict[int, int] = {}
-    platforms: dict[int, list[str]] = {}
-    for ref in refs:
-        sizes[ref.manifest_id] = sizes.get(ref.manifest_id, 0) + (ref.size or 0)
-        if ref.platform:
-            platforms.setdefault(ref.manifest_id, []).append(ref.platform)
-    return [
-        TagInfo(
-            r.name, r.digest, r.media_type, r.size + sizes.get(r.id, 0), sorted(platforms.get(r.id, [])), r.updated_at
-        )
-        for r in rows
-    ]
 
 
 async def tag_count(session: AsyncSession, repo_id: int) -> int:

@@ -22,6 +22,7 @@ from app.services.customers import CustomerService
 from app.services.invitations import InvitationService
 from app.services.licenses import LicenseService
 from app.services.repositories import RepositoryService
+from app.services.repository_settings import RepositorySettingsService
 from app.services.settings import SettingsService
 from app.services.team import TeamService
 from app.services.tokens import PullTokenService, VendorTokenService
@@ -70,6 +71,7 @@ def build_dependencies(services: Services, trusted_proxies: tuple[IPv4Network | 
         "licenses": constant(services.licenses),
         "pull_tokens": constant(services.pull_tokens),
         "repositories": constant(services.repositories),
+        "repository_settings": constant(services.repository_settings),
         "settings_service": constant(services.settings),
         "team": constant(services.team),
         "vendor_tokens": constant(services.vendor_tokens),
@@ -87,6 +89,7 @@ Invitations = NamedDependency[InvitationService]
 Licenses = NamedDependency[LicenseService]
 PullTokens = NamedDependency[PullTokenService]
 Repositories = NamedDependency[RepositoryService]
+ProductSettings = NamedDependency[RepositorySettingsService]  # injected as `repository_settings`
 VendorSettings = NamedDependency[SettingsService]
 Team = NamedDependency[TeamService]
 VendorTokens = NamedDependency[VendorTokenService]

@@ -43,6 +43,9 @@ class DomainEvent(StrEnum):
     USER_VERIFIED = "user.verified"
     USER_ADOPTED = "user.adopted"  # an existing account made a new vendor's admin by `wharf bootstrap --adopt-existing`
 
+    REPOSITORY_UPDATED = "repository.updated"  # its display name, description, icon or immutability rule
+    RELEASE_NOTES_UPDATED = "release_notes.updated"
+    RELEASE_NOTES_REMOVED = "release_notes.removed"
     TAG_DELETED = "tag.deleted"
     MANIFEST_DELETED = "manifest.deleted"
 

@@ -3,6 +3,7 @@ log says so without the message (its links would let whoever reads the log take 
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -10,6 +11,7 @@ from typing import Protocol
 
 import aiosmtplib
 
+from app.colors import text_on
 from app.settings import MailSettings
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,16 @@ class Mail:
     to: str
     subject: str
     text: str
+    html: str | None = None  # an alternative to the text, for mail clients that show HTML
+
+
+@dataclass(frozen=True)
+class MailBrand:
+    """How the vendor's mail looks: its name, accent colour and logo (an absolute URL)."""
+
+    name: str
+    accent: str = "#2457d6"
+    logo_url: str | None = None
 
 
 class Mailer(Protocol):
@@ -47,6 +59,8 @@ class SmtpMailer:
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = s.mail_from, mail.to, mail.subject
         message.set_content(mail.text)
+        if mail.html is not None:
+            message.add_alternative(mail.html, subtype="html")
         try:
             await aiosmtplib.send(
                 message,
@@ -77,12 +91,45 @@ def build_mailer(settings: MailSettings) -> Mailer:
     return SmtpMailer(settings) if settings.smtp_host else LogMailer()
 
 
-def invitation_mail(email: str, organization: str, vendor: str, link: str) -> Mail:
-    text = (
-        f"You are invited to join {organization} on {vendor}'s software portal.\n\n"
-        f"Accept the invitation and choose your password here (the link works once, for 7 days):\n{link}\n"
+def invitation_mail(email: str, organization: str, vendor: str | MailBrand, link: str) -> Mail:
+    brand = vendor if isinstance(vendor, MailBrand) else MailBrand(vendor)
+    invited = (
+        f"You are invited to join {organization} on {brand.name}'s software portal"
+        if organization != brand.name
+        else f"You are invited to join {brand.name}'s team on its software portal"
     )
-    return Mail(email, f"Your invitation to join {organization} on {vendor}'s software portal", text)
+    text = (
+        f"{invited}.\n\n"
+        f"Accept the invitation and choose your password here (the link works once, for 7 days):\n{link}\n\n"
+        f"-- \n{brand.name}\n"
+    )
+    subject = f"Your invitation to join {organization} on {brand.name}'s software portal"
+    return Mail(email, subject, text, invitation_html(brand, invited, link))
+
+
+def invitation_html(brand: MailBrand, invited: str, link: str) -> str:
+    """The invitation as HTML, in the vendor's colours (inline styles: mail clients ignore style sheets)."""
+    e = html.escape
+    logo = (
+        f'<img src="{e(brand.logo_url)}" alt="" height="40" style="height:40px;width:auto;margin-bottom:12px">'
+        if brand.logo_url
+        else ""
+    )
+    return (
+        '<!doctype html><html><body style="margin:0;padding:24px;background:#f5f6f8;'
+        'font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d2330">'
+        '<div style="max-width:520px;margin:0 auto;background:#ffffff;border-radius:10px;padding:24px;'
+        f'border-top:4px solid {e(brand.accent)}">{logo}'
+        f'<h1 style="font-size:20px;margin:0 0 12px">{e(brand.name)}</h1>'
+        f'<p style="margin:0 0 20px;line-height:1.5">{e(invited)}.</p>'
+        f'<p style="margin:0 0 20px"><a href="{e(link)}" style="display:inline-block;padding:10px 18px;'
+        f"border-radius:6px;background:{e(brand.accent)};color:{text_on(brand.accent)};font-weight:600;"
+        'text-decoration:none">Accept the invitation</a></p>'
+        '<p style="margin:0;color:#5b6372;font-size:13px;line-height:1.5">The link works once, for 7 days. '
+        "If the button does not work, open this address:<br>"
+        f'<a href="{e(link)}" style="color:#5b6372">{e(link)}</a></p>'
+        "</div></body></html>"
+    )
 
 
 def reset_mail(email: str, public_url: str, secret: str) -> Mail:
@@ -103,7 +150,7 @@ def verification_mail(email: str, link: str) -> Mail:
     return Mail(email, "Confirm your email address", text)
 
 
-async def send_invitation(mailer: Mailer, email: str, organization: str, vendor: str, link: str) -> bool:
+async def send_invitation(mailer: Mailer, email: str, organization: str, vendor: str | MailBrand, link: str) -> bool:
     """Mail an invitation; False when it could not be delivered (the inviter is then shown the link)."""
     try:
         await mailer.send(invitation_mail(email, organization, vendor, link))

@@ -33,6 +33,7 @@ from app.health import build_health_router
 from app.http_metrics import RequestMetrics, build_metrics_router
 from app.logging import litestar_logging, unexpected_error_logger
 from app.mail import build_mailer
+from app.markdown import markdown
 from app.metrics import WharfMetrics
 from app.policy import WharfPolicy
 from app.quotas import QuotaCounters
@@ -47,6 +48,7 @@ from portal_customer import customer_portal
 from portal_vendor import vendor_router
 from registry.access import Authenticator
 from registry.changes import ChangeWatcher
+from registry.details import describe_stored
 from registry.errors import RegistryError
 from registry.http import Registry, build_router
 from registry.metadata import Metadata
@@ -80,6 +82,10 @@ def trusted_proxies(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
         return tuple(ip_network(part.strip()) for part in value.split(",") if part.strip())
     except ValueError as exc:
         raise ValueError(f"WHARF_TRUSTED_PROXIES must list addresses or networks (CIDR): {exc}") from None
+
+
+def template_filters(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters["markdown"] = markdown
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -151,6 +157,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             except Exception:  # counts stay in memory and go with the next merge
                 log.exception("could not merge download quota counts")
 
+    async def describe_older_manifests() -> None:
+        """Charts and images stored before kinds existed get their details, a batch at a time."""
+        while True:
+            try:
+                if not await describe_stored(metadata, store):
+                    return
+            except Exception:  # the next start (or the next try, a minute on) picks up where this stopped
+                log.exception("could not describe stored manifests")
+                await asyncio.sleep(60)
+
     changes = ChangeWatcher(metadata)
 
     async def watch_other_processes() -> None:
@@ -171,10 +187,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         rollups = asyncio.create_task(roll_up_usage())
         collections = asyncio.create_task(watch_other_processes())
         merges = asyncio.create_task(merge_quotas())
+        describing = asyncio.create_task(describe_older_manifests())
         try:
             yield
         finally:
             rollups.cancel()
+            describing.cancel()
             flusher.cancel()
             collections.cancel()
             merges.cancel()
@@ -227,7 +245,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[LocalSwaggerUI()],
             openapi_router=Router("/api/schema", route_handlers=[], guards=[PUBLIC]),  # the API's own description
         ),
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=template_filters
+        ),
         debug=False,
         logging_config=litestar_logging(),
         after_exception=[unexpected_error_logger((HTTPException, RegistryError, ServiceError))],

@@ -43,7 +43,44 @@ class Organization(Base):
     logo_url: Mapped[str | None] = mapped_column(String(500))
     accent_color: Mapped[str | None] = mapped_column(String(7))  # #rrggbb
     welcome_text: Mapped[str | None] = mapped_column(Text)
+    # A vendor's default immutability rule for its repositories (app.immutability): None is off.
+    immutable_tags: Mapped[str | None] = mapped_column(String(16))
     __table_args__ = (UniqueConstraint("vendor_id", "slug"), NEVER_REUSED)
+
+
+class VendorLogo(Base):
+    """A logo the vendor uploaded (PNG, JPEG or WebP, size-capped), served by Wharf at /branding/logo/<id>."""
+
+    __tablename__ = "vendor_logos"
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = _created()
+
+
+class RepositorySettings(Base):
+    """How a repository shows as a product (name, description, icon) and whether its tags may move."""
+
+    __tablename__ = "repository_settings"
+    repository: Mapped[str] = mapped_column(String(255), primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    icon_url: Mapped[str | None] = mapped_column(String(500))
+    immutable_tags: Mapped[str | None] = mapped_column(String(16))  # None: the vendor's default; off; semver
+    updated_at: Mapped[datetime] = _created()
+
+
+class ReleaseNote(Base):
+    """The vendor's notes for one version (tag) of a repository, in Markdown."""
+
+    __tablename__ = "release_notes"
+    repository: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _created()
 
 
 class User(Base):

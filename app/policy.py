@@ -19,15 +19,16 @@ from typing import Any, cast
 from cachetools import LRUCache
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 import licensing
+from app import immutability
 from app.admission import QuotaGate, network_refusal
 from app.credentials import hash_secret
 from app.identity import TokenIdentity
 from app.limits import Limits, networks
-from app.models import License, LicenseGrant, Organization, Token
+from app.models import License, LicenseGrant, Organization, RepositorySettings, Token
 from app.quotas import QuotaCounters
 from app.rate_limit import RateLimiter
 from app.roles import Permission, permissions
@@ -62,6 +63,7 @@ class WharfPolicy:
         self._by_subject: LRUCache[str, tuple[float, Principal | None]] = LRUCache(CACHE_ENTRIES)
         self._licenses: LRUCache[int, tuple[float, tuple[licensing.License, ...]]] = LRUCache(CACHE_ENTRIES)
         self._license_limits: LRUCache[int, tuple[str, Limits]] = LRUCache(CACHE_ENTRIES)  # id -> (name, limits)
+        self._tag_rules: LRUCache[str, tuple[float, str | None]] = LRUCache(CACHE_ENTRIES)
         self._hits = self._misses = 0
         self._last_used: dict[int, datetime] = {}  # token id -> last use, written by flush_last_used()
 
@@ -70,6 +72,7 @@ class WharfPolicy:
         self._by_hash.clear()
         self._by_subject.clear()
         self._licenses.clear()
+        self._tag_rules.clear()
 
     def cache_stats(self) -> dict[str, int]:
         """Credential cache hits, misses (database look-ups) and entries, for the metrics page."""
@@ -232,27 +235,36 @@ class WharfPolicy:
         licenses = await self.customer_licenses(principal.identity.org_id)
         return licensing.allowed_tags(licenses, repository, tags, datetime.now(UTC))
 
+    async def tag_may_move(self, principal: Principal, repository: str, tag: str) -> Decision:
+        rule = await self.immutability_rule(principal.identity.vendor_id, repository)
+        if not immutability.holds(rule, tag):
+            return ALLOWED
+        return Decision(False, reason=f"{immutability.RULES[str(rule)]} in {repository}")
+
+    async def immutability_rule(self, vendor_id: int, repository: str) -> str | None:
+        """The rule in force for `repository` (its own setting, else the vendor's default), cached briefly."""
+        now = time.monotonic()
+        hit = self._tag_rules.get(repository)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        own = (
+            select(RepositorySettings.immutable_tags)
+            .where(RepositorySettings.repository == repository, RepositorySettings.vendor_id == vendor_id)
+            .scalar_subquery()
+        )
+        stmt = select(Organization.immutable_tags, own.label("own")).where(Organization.id == vendor_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        rule = immutability.effective(row.own, row.immutable_tags) if row is not None else None
+        self._tag_rules[repository] = (now + self.cache_seconds, rule)
+        return rule
+
     async def customer_licenses(self, customer_id: int) -> tuple[licensing.License, ...]:
         now = time.monotonic()
         hit = self._licenses.get(customer_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        stmt = (
-            select(
-                License.id,
-                License.name,
-                License.status,
-                License.valid_from,
-                License.valid_until,
-                License.grace_days,
-                License.limits,
-                LicenseGrant.repository,
-                LicenseGrant.tags,
-            )
-            .join(LicenseGrant, LicenseGrant.license_id == License.id, isouter=True)
-            .where(License.customer_id == customer_id)
-            .order_by(License.id, LicenseGrant.id)
-        )
+        stmt = _license_rows().where(License.customer_id == customer_id)
         try:
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(stmt)).all()
@@ -266,6 +278,34 @@ class WharfPolicy:
         for row in rows:
             self._license_limits[row.id] = (row.name, Limits.of(row.limits))
         return licenses
+
+
+def _license_rows() -> Any:
+    return (
+        select(
+            License.id,
+            License.customer_id,
+            License.name,
+            License.status,
+            License.valid_from,
+            License.valid_until,
+            License.grace_days,
+            License.limits,
+            LicenseGrant.repository,
+            LicenseGrant.tags,
+        )
+        .join(LicenseGrant, LicenseGrant.license_id == License.id, isouter=True)
+        .order_by(License.id, LicenseGrant.id)
+    )
+
+
+async def licenses_by_customer(session: AsyncSession, vendor_id: int) -> dict[int, tuple[licensing.License, ...]]:
+    """Every customer's licenses of the vendor, as the registry decides with them (one query)."""
+    rows = (await session.execute(_license_rows().where(License.vendor_id == vendor_id))).all()
+    by_customer: dict[int, list[Any]] = {}
+    for row in rows:
+        by_customer.setdefault(row.customer_id, []).append(row)
+    return {customer_id: _build_licenses(customer_id, found) for customer_id, found in by_customer.items()}
 
 
 def _build_licenses(customer_id: int, rows: Sequence[Any]) -> tuple[licensing.License, ...]:

@@ -1,6 +1,6 @@
 """Licensing domain: pure rules and decisions (stdlib + cryptography only)."""
 
-from licensing.adoption import newer_releases, newest_release
+from licensing.adoption import newer_releases, newest_release, releases
 from licensing.decisions import (
     DEFAULT_WARN_DAYS,
     Allowed,
@@ -50,5 +50,6 @@ __all__ = [
     "parse_tag_rule",
     "parse_tag_version",
     "parse_version_range",
+    "releases",
     "repository_visible",
 ]

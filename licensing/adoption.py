@@ -23,6 +23,11 @@ def newest_release(tags: Iterable[str]) -> str | None:
     return max(releases, key=lambda pair: pair[0].key)[1] if releases else None
 
 
+def releases(tags: Iterable[str]) -> list[str]:
+    """The release tags among `tags`, newest first (other tags and pre-releases left out)."""
+    return [tag for _version, tag in sorted(_releases(tags), key=lambda pair: pair[0].key, reverse=True)]
+
+
 def newer_releases(current: str, tags: Iterable[str]) -> list[str]:
     """The releases among `tags` newer than `current`, newest first; empty when `current` is not a version
     (nothing can be said to be newer than `latest`)."""

@@ -4,6 +4,7 @@ Networks and limits are the vendor's to set: new tokens take the license's token
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, get, post
@@ -13,6 +14,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import commands
+from app.catalog import entitled_repositories, kinds_of
 from app.dependencies import CurrentActor, PullTokens, Reader, SignedIn
 from app.guards import CUSTOMER
 from app.limits import limit_phrases, summary
@@ -68,6 +71,20 @@ class TokenController(Controller):
             **context,
         )
 
+    async def created(self, request: Req, user: WebUser, session: AsyncSession, name: str, secret: str) -> Template:
+        """The new token, shown once, and every command of the page carrying it, for the kinds the customer gets."""
+        context = web(request)
+        assert context.policy is not None
+        licenses = await context.policy.customer_licenses(user.org_id)
+        entitled = await entitled_repositories(session, user.vendor_slug, licenses, datetime.now(UTC))
+        kinds = await kinds_of(session, user.vendor_slug)
+        wanted = {kind for r in entitled if r.tags for kind in kinds.get(r.name, [])} or {"image"}
+        reg = commands.Registry.of(context.public_url, secret)
+        snippets = [commands.export_token(secret), *commands.logins(reg, wanted)]
+        if wanted & set(commands.IMAGE_KINDS):
+            snippets.append(commands.pull_secret(reg, user.vendor_slug))
+        return await self.page(request, user, session, created={"name": name, "secret": secret, "commands": snippets})
+
     @get("/", guards=MEMBER)
     async def list_(self, request: Req, user: SignedIn, reader: Reader) -> Template:
         return await self.page(request, user, reader)
@@ -91,7 +108,7 @@ class TokenController(Controller):
             token, secret = await pull_tokens.create(actor, user.org_id, form["name"], expires)
         except Invalid as exc:
             return await self.page(request, user, reader, 400, errors={exc.field: exc.message}, form=form)
-        return await self.page(request, user, reader, created={"name": token.name, "secret": secret})
+        return await self.created(request, user, reader, token.name, secret)
 
     @get("/{token_id:int}/revoke", guards=MEMBER)
     async def confirm_revoke(

@@ -8,6 +8,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import commands
+from app.catalog import kinds_of
 from app.dependencies import CurrentActor, Customers, Invitations, PullTokens, Reader, SignedIn
 from app.downloads import PullFilters, newest_first, pull_events
 from app.guards import staff
@@ -21,6 +23,7 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.invitations import pending_of
 from app.services.tokens import pull_tokens_of, restrictions_of, token_defaults
 from app.times import utcnow
+from app.web.context import web
 from app.web.pages import redirect_with
 from app.web.users import WebUser
 from portal_vendor import invitations as invitation_notes
@@ -263,7 +266,10 @@ class CustomerController(Controller):
             return await self._detail(
                 request, user, reader, customer_id, 400, errors=errors, token_name=name, token_limits=fields
             )
-        new_token = {"name": token.name, "secret": secret}
+        kinds = {kind for found in (await kinds_of(reader, user.vendor_slug)).values() for kind in found}
+        reg = commands.Registry.of(web(request).public_url, secret)
+        handed = [commands.export_token(secret), *commands.logins(reg, kinds or {"image"})]
+        new_token = {"name": token.name, "secret": secret, "commands": handed}
         return await self._detail(request, user, reader, customer_id, new_token=new_token)
 
     @post("/{customer_id:int}/pull-tokens/{token_id:int}/revoke", status_code=200, guards=MANAGE)

@@ -1,4 +1,5 @@
-"""The dashboard: pulls over 30 days, licenses ending soon, latest pushes, top customers."""
+"""The dashboard: pulls over 30 days, licenses ending soon, latest pushes, top customers, and per product the
+customers on an outdated version (app.adoption: semver among the tags each customer may pull)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from litestar import Controller, get
 from litestar.response import Template
 from sqlalchemy import select
 
-from app import catalog
+from app import adoption, catalog
 from app.dependencies import Reader, SignedIn
 from app.guards import staff
 from app.models import License, Organization
+from app.policy import licenses_by_customer
 from app.roles import Permission
 from app.times import utcnow
 from app.usage import usage_query
@@ -19,6 +21,7 @@ from portal_vendor.charts import daily_bars
 from portal_vendor.common import Req, page
 
 EXPIRY_HORIZON = timedelta(days=30)
+OUTDATED_WINDOW = timedelta(days=365)  # customers who pulled within a year count as running what they pulled
 
 
 def _day(value: object) -> date:
@@ -64,6 +67,12 @@ class DashboardController(Controller):
             )
         ).all()
         pushes = await catalog.latest_pushes(reader, user.vendor_slug)
+        behind = adoption.outdated(
+            await adoption.last_pulls(reader, user.vendor_id, since=now - OUTDATED_WINDOW),
+            await licenses_by_customer(reader, user.vendor_id),
+            await catalog.vendor_tags(reader, user.vendor_slug),
+            now,
+        )
         top_customers = [(key, names.get(key, f"customer {key}"), int(r.pulls)) for r in top if (key := r.key)]
         return await page(
             request,
@@ -75,4 +84,6 @@ class DashboardController(Controller):
             expiring=expiring,
             pushes=pushes,
             customer_count=len(names),
+            outdated=sorted(behind.items()),
+            names=names,
         )

@@ -1,23 +1,48 @@
-"""Repositories: the list with tag counts and last push; one repository's tags, referrers and pull commands;
-deleting a tag or a manifest."""
+"""Repositories: the list with kinds, tag counts and last push; one repository's versions (kind, size,
+who is entitled, who pulled), how customers get it, its settings and referrers; one version's details,
+release notes and customers; deleting a tag or a manifest."""
 
 from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import catalog
-from app.dependencies import CurrentActor, Reader, Repositories, SignedIn
+import licensing
+from app import adoption, artifacts, catalog, commands, immutability
+from app.dependencies import CurrentActor, ProductSettings, Reader, Repositories, SignedIn
 from app.guards import staff
+from app.models import Organization
+from app.policy import licenses_by_customer
 from app.roles import Permission
-from app.services.errors import NotFound
-from app.times import iso
-from app.usage import usage_query
+from app.services.errors import Invalid, NotFound
+from app.services.repository_settings import FIELDS, notes_of, settings_of, snapshot
+from app.times import utcnow
+from app.web.context import web
 from app.web.pages import redirect_with
-from portal_vendor.common import PAGE_SIZE, Form, Pager, Req, confirm, not_found, page, page_number
+from app.web.users import WebUser
+from portal_vendor.common import PAGE_SIZE, Form, Pager, Req, confirm, field_error, not_found, page, page_number
+from registry.kinds import ATTACHMENTS
 
 READ = [staff(Permission.READ)]
+EDIT = [staff(Permission.PUSH)]
+
+
+def split_version(name: str) -> tuple[str, str | None]:
+    """`<repository>/tags/<tag>` names a version page; anything else a repository."""
+    head, marker, tag = name.rpartition("/tags/")
+    return (head, tag) if marker and head and tag and "/" not in tag else (name, None)
+
+
+async def customer_names(session: AsyncSession, vendor_id: int) -> dict[int, str]:
+    rows = await session.execute(
+        select(Organization.id, Organization.name).where(
+            Organization.vendor_id == vendor_id, Organization.kind == "customer"
+        )
+    )
+    return {int(i): str(n) for i, n in rows}
 
 
 class RepositoryController(Controller):
@@ -58,35 +83,121 @@ class RepositoryController(Controller):
             raise not_found("tag or manifest") from None
         return redirect_with(request, back, f"Deleted {tag or digest[:19] + '…'}.")
 
+    @post("/settings", status_code=200, guards=EDIT)
+    async def save_settings(
+        self,
+        request: Req,
+        data: Form,
+        user: SignedIn,
+        actor: CurrentActor,
+        repository_settings: ProductSettings,
+        reader: Reader,
+    ) -> Template | Redirect:
+        name = data.get("repository", "")
+        values = {f: data.get(f, "") for f in FIELDS}
+        try:
+            await repository_settings.update(actor, name, values)
+        except NotFound:
+            raise not_found("repository") from None
+        except Invalid as exc:
+            return await self._repository(request, user, reader, name, 1, values, field_error(exc), 400)
+        return redirect_with(request, f"/vendor/repositories/{name}", "Settings saved.")
+
+    @post("/notes", status_code=303, guards=EDIT)
+    async def save_notes(
+        self, request: Req, data: Form, actor: CurrentActor, repository_settings: ProductSettings
+    ) -> Redirect:
+        name, tag = data.get("repository", ""), data.get("tag", "")
+        back = f"/vendor/repositories/{name}/tags/{tag}"
+        try:
+            stored = await repository_settings.set_notes(actor, name, tag, data.get("notes", ""))
+        except NotFound:
+            raise not_found("version") from None
+        except Invalid as exc:
+            return redirect_with(request, back, exc.message, "error")
+        return redirect_with(request, back, "Release notes saved." if stored else "Release notes removed.")
+
     @get("/{name:path}", guards=READ)
     async def detail(self, request: Req, name: FromPath[str], user: SignedIn, reader: Reader) -> Template:
         name = name.strip("/")
-        number = page_number(request.query_params.get("page"))
+        repository, tag = split_version(name)
+        if tag is not None and await catalog.repository_id(reader, user.vendor_slug, repository) is not None:
+            return await self._version(request, user, reader, repository, tag)
+        return await self._repository(request, user, reader, name, page_number(request.query_params.get("page")))
+
+    async def _repository(
+        self,
+        request: Req,
+        user: WebUser,
+        reader: AsyncSession,
+        name: str,
+        number: int,
+        values: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Template:
         repo_id = await catalog.repository_id(reader, user.vendor_slug, name)
         if repo_id is None:
             raise not_found("repository")
-        tags = await catalog.tags(reader, repo_id, PAGE_SIZE + 1, (number - 1) * PAGE_SIZE)
-        total = await catalog.tag_count(reader, repo_id)
-        referrers = await catalog.referrers(reader, repo_id)
-        conn = await reader.connection()
-        pulls = dict(
-            (r.key, int(r.pulls))
-            for r in await conn.execute(await usage_query(conn, user.vendor_id, "tag", None, None, None, name))
+        tags = await artifacts.tags(reader, repo_id, PAGE_SIZE + 1, (number - 1) * PAGE_SIZE)
+        shown = tags[:PAGE_SIZE]
+        licenses = await licenses_by_customer(reader, user.vendor_id)
+        entitled = adoption.entitled_customers(licenses, name, [t.tag for t in shown], utcnow())
+        settings = await settings_of(reader, name)
+        vendor_rule = await reader.scalar(select(Organization.immutable_tags).where(Organization.id == user.vendor_id))
+        installable = [t for t in shown if t.kind not in ATTACHMENTS]
+        newest = licensing.newest_release(t.tag for t in installable) or (installable[0].tag if installable else None)
+        newest_info = next((t for t in shown if t.tag == newest), None)
+        reg = commands.Registry.of(web(request).public_url)
+        how = (
+            commands.commands(
+                reg, name, newest_info.tag, newest_info.kind, newest_info.chart.name if newest_info.chart else None
+            )
+            if newest_info
+            else []
         )
-        pager = Pager(number, len(tags) > PAGE_SIZE, f"/vendor/repositories/{name}", {})
-        tag_of = {t.digest: t.tag for t in tags}
-        newest = max(tags, key=lambda t: str(iso(t.pushed_at))).tag if tags else None
         return await page(
             request,
             "vendor/repository.html",
             user,
             section="repositories",
+            status=status,
             name=name,
-            tags=tags[:PAGE_SIZE],
-            total=total,
-            pulls=pulls,
-            referrers=referrers,
-            tag_of=tag_of,
+            tags=shown,
+            total=await catalog.tag_count(reader, repo_id),
+            entitled=entitled,
+            pullers=await adoption.pulling_customers(reader, user.vendor_id, name),
+            referrers=await catalog.referrers(reader, repo_id),
+            tag_of={t.digest: t.tag for t in shown},
             newest=newest,
-            pager=pager,
+            how=how,
+            settings=values or {k: v or "" for k, v in snapshot(settings).items()},
+            errors=errors or {},
+            rules=immutability.RULES,
+            vendor_rule=immutability.RULES.get(vendor_rule or "", "off"),
+            pager=Pager(number, len(tags) > PAGE_SIZE, f"/vendor/repositories/{name}", {}),
+        )
+
+    async def _version(self, request: Req, user: WebUser, reader: AsyncSession, name: str, tag: str) -> Template:
+        repo_id = await catalog.repository_id(reader, user.vendor_slug, name)
+        found = await artifacts.tags(reader, repo_id, only=[tag]) if repo_id is not None else []
+        if not found:
+            raise not_found("version")
+        info = found[0]
+        licenses = await licenses_by_customer(reader, user.vendor_id)
+        entitled = adoption.entitled_customers(licenses, name, [tag], utcnow())[tag]
+        pulls = await adoption.version_pulls(reader, user.vendor_id, name, tag)
+        names = await customer_names(reader, user.vendor_id)
+        customers = sorted(entitled | set(pulls), key=lambda c: names.get(c, "").lower())
+        reg = commands.Registry.of(web(request).public_url)
+        return await page(
+            request,
+            "vendor/version.html",
+            user,
+            section="repositories",
+            name=name,
+            info=info,
+            notes=(await notes_of(reader, name, [tag])).get(tag, ""),
+            customers=[(c, names.get(c, f"customer {c}"), c in entitled, pulls.get(c)) for c in customers],
+            how=commands.commands(reg, name, tag, info.kind, info.chart.name if info.chart else None),
         )

@@ -131,3 +131,8 @@ class AccessPolicy(Protocol):
     def release_unsent(self, principal: Principal, license: str | None, size: int) -> None:
         """Give back bytes an admitted read did not send after all (the client went away)."""
         ...
+
+    async def tag_may_move(self, principal: Principal, repository: str, tag: str) -> Decision:
+        """Whether `tag`, once pushed, may later point at other content; if not, the reason names the
+        rule. The registry refuses only a push that would move it: the same content again is fine."""
+        ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from registry.digests import parse_digest
 from registry.errors import RegistryError
@@ -43,6 +43,9 @@ class ParsedManifest:
     subject: str | None = None
     artifact_type: str | None = None
     annotations: dict[str, str] = field(default_factory=dict)
+    config: str | None = None  # the config blob's digest (image manifests)
+    config_media_type: str | None = None
+    layer_media_types: tuple[str, ...] = ()
 
     @property
     def is_index(self) -> bool:
@@ -138,10 +141,21 @@ def parse_manifest(content: bytes, content_type: str | None) -> ParsedManifest:
         digest = _descriptor_digest(layer, f"layers[{i}]")
         if not _is_foreign(layer):
             blobs.append(digest)
-    if artifact_type is None and isinstance(config, dict):
+    config_media_type = str(cast(dict[str, Any], config)["mediaType"])  # a valid descriptor (checked above)
+    if artifact_type is None:
         # The referrers API reports config.mediaType when artifactType is absent (image-spec 1.1).
-        artifact_type = config.get("mediaType")
-    return ParsedManifest(media_type, tuple(dict.fromkeys(blobs)), (), subject, artifact_type, annotations)
+        artifact_type = config_media_type
+    return ParsedManifest(
+        media_type,
+        tuple(dict.fromkeys(blobs)),
+        (),
+        subject,
+        artifact_type,
+        annotations,
+        config=blobs[0],
+        config_media_type=config_media_type,
+        layer_media_types=tuple(str(layer["mediaType"]) for layer in layers),
+    )
 
 
 def _is_foreign(descriptor: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import DateTime, Table, delete, exists, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry import counters
 from registry.blob_links import link_blob
+from registry.immutable import refuse_moves
 from registry.lru import LRU
 from registry.manifests import ParsedManifest
 from registry.reach import REACH_TAGS
@@ -329,15 +330,27 @@ class Metadata:
         return sorted((wanted_blobs | wanted_children) - found)
 
     async def put_manifest(
-        self, repository: str, digest: str, content: bytes, parsed: ParsedManifest, tags: list[str]
+        self,
+        repository: str,
+        digest: str,
+        content: bytes,
+        parsed: ParsedManifest,
+        tags: list[str],
+        *,
+        kind: str = "artifact",
+        details: dict[str, Any] | None = None,
+        frozen: dict[str, str] | None = None,
     ) -> list[str]:
         """Store a manifest and its tags; if it names blobs or manifests the repository lacks, store
-        nothing and return their digests."""
+        nothing and return their digests. A tag of `frozen` (tag -> the rule, in words) that already
+        points at other content is refused with DENIED, and nothing is stored."""
         async with write_transaction(self.engine) as conn:
             repo_id = await self.repository_id(conn, repository)
             missing = await self._missing_references(conn, repo_id, parsed)
             if missing:
                 return missing
+            if frozen:
+                await refuse_moves(conn, repo_id, digest, frozen)
             inserted = await conn.execute(
                 insert_ignore(conn, manifests).values(
                     repository_id=repo_id,
@@ -346,6 +359,8 @@ class Metadata:
                     artifact_type=parsed.artifact_type,
                     subject=parsed.subject,
                     annotations=json.dumps(parsed.annotations) if parsed.annotations else None,
+                    kind=kind,
+                    details=json.dumps(details) if details else None,
                     content=content,
                     size=len(content),
                     created_at=_now(),

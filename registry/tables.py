@@ -73,6 +73,8 @@ class Manifest(RegistryBase):
     artifact_type: Mapped[str | None] = mapped_column(String(255))
     subject: Mapped[str | None] = mapped_column(String(DIGEST_LENGTH))
     annotations: Mapped[str | None] = mapped_column(Text)  # JSON text, for referrer descriptors
+    kind: Mapped[str] = mapped_column(String(16), server_default="artifact")  # registry.kinds.Kind
+    details: Mapped[str | None] = mapped_column(Text)  # JSON: registry.describe (chart metadata, platform)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = _now()

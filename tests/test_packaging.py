@@ -23,6 +23,7 @@ PROVIDED_BY = {
     "sqlalchemy": "sqlalchemy",
     "boto3": "aioboto3",
     "botocore": "aioboto3",
+    "markdown_it": "markdown-it-py",
 }
 
 

@@ -16,6 +16,7 @@ from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceE
 from app.services.invitations import InvitationService
 from app.services.licenses import LicenseService
 from app.services.repositories import RepositoryService
+from app.services.repository_settings import RepositorySettingsService
 from app.services.settings import SettingsService
 from app.services.team import TeamService
 from app.services.tokens import PullTokenService, VendorTokenService
@@ -30,6 +31,7 @@ class Services:
     licenses: LicenseService
     pull_tokens: PullTokenService
     repositories: RepositoryService
+    repository_settings: RepositorySettingsService
     settings: SettingsService
     team: TeamService
     vendor_tokens: VendorTokenService
@@ -44,6 +46,7 @@ class Services:
             licenses=LicenseService(deps),
             pull_tokens=PullTokenService(deps),
             repositories=RepositoryService(deps),
+            repository_settings=RepositorySettingsService(deps),
             settings=SettingsService(deps),
             team=TeamService(deps),
             vendor_tokens=VendorTokenService(deps),

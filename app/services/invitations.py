@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.credentials import hash_secret, link_secret
 from app.domain_events import DomainEvent
 from app.identity import Actor, Channel
-from app.mail import invitation_mail, verification_mail
+from app.mail import MailBrand, invitation_mail, verification_mail
 from app.models import EmailVerification, Invitation, Membership, Organization, User
 from app.passwords import hash_password
 from app.passwords import problem as password_problem
@@ -25,6 +25,7 @@ from app.roles import CUSTOMER_ROLES, VENDOR_ROLES, Permission, may_grant
 from app.services import validation
 from app.services.base import Change, Service, ServiceDeps, require
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.settings import COLOR_RE
 from app.times import aware, iso, utcnow
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -186,18 +187,26 @@ class InvitationService(Service):
             change.session.add(invitation)
             await change.session.flush()
             change.record(DomainEvent.INVITATION_CREATED, "invitation", invitation.id, after=snapshot(invitation))
-            vendor_name = await self._vendor_name(change.session, actor.vendor_id)
-        return await self._deliver(actor, invitation, org, vendor_name, secret)
+            brand = await self._mail_brand(change.session, actor.vendor_id)
+        return await self._deliver(actor, invitation, org, brand, secret)
 
-    async def _vendor_name(self, session: AsyncSession, vendor_id: int) -> str:
-        return await session.scalar(select(Organization.name).where(Organization.id == vendor_id)) or "Wharf"
+    async def _mail_brand(self, session: AsyncSession, vendor_id: int) -> MailBrand:
+        """The vendor's name and branding, as its invitation mails carry them."""
+        vendor = await session.get(Organization, vendor_id)
+        if vendor is None:
+            return MailBrand("Wharf")
+        logo = vendor.logo_url
+        if logo and logo.startswith("/"):
+            logo = self.deps.public_url + logo
+        accent = vendor.accent_color if vendor.accent_color and COLOR_RE.match(vendor.accent_color) else None
+        return MailBrand(vendor.name, accent or MailBrand.accent, logo if logo and logo.startswith("http") else None)
 
     async def _deliver(
-        self, actor: Actor, invitation: Invitation, org: Organization, vendor_name: str, secret: str
+        self, actor: Actor, invitation: Invitation, org: Organization, brand: MailBrand, secret: str
     ) -> Invited:
         """Mail the link; an invitation counts as mailed only if nobody but the invitee saw the link."""
         link = self.link(secret)
-        mailed = await self.deps.mail(invitation_mail(invitation.email, org.name, vendor_name, link))
+        mailed = await self.deps.mail(invitation_mail(invitation.email, org.name, brand, link))
         if mailed and actor.via != Channel.API:  # the API hands `accept_url` to automation: it was shown
             async with self.change(actor) as change:
                 current = await change.session.get(Invitation, invitation.id)
@@ -224,8 +233,8 @@ class InvitationService(Service):
             invitation.expires_at = utcnow() + INVITATION_LIFETIME
             invitation.delivery = "shown"
             change.record(DomainEvent.INVITATION_RESENT, "invitation", invitation.id, before, snapshot(invitation))
-            vendor_name = await self._vendor_name(change.session, actor.vendor_id)
-        return await self._deliver(actor, invitation, org, vendor_name, secret)
+            brand = await self._mail_brand(change.session, actor.vendor_id)
+        return await self._deliver(actor, invitation, org, brand, secret)
 
     async def revoke(self, actor: Actor, invitation_id: int) -> Invitation:
         async with self.change(actor) as change:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.settings import Settings
 from app.web.account import AccountController
+from app.web.branding import BrandingController
 from app.web.context import WebContext
 from app.web.errors import MACHINE_PREFIXES, error_page
 from app.web.profile import ProfileController
@@ -75,7 +76,7 @@ def build_web(
     context = WebContext(engine, settings.public_url, trusted_proxies, registry_host=settings.service)
     return WebFoundation(
         context=context,
-        route_handlers=[AccountController, ProfileController, SetupController],
+        route_handlers=[AccountController, ProfileController, SetupController, BrandingController],
         middleware=[sessions.middleware],
         csrf=csrf,
         stores={SESSION_STORE: DatabaseSessionStore(engine)},

@@ -49,7 +49,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
+                headers = list(message.get("headers", []))
+                own = {name.lower() for name, _value in headers}  # a response's own policy (a logo's) stands
+                message["headers"] = [*headers, *(h for h in extra if h[0] not in own)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)  # type: ignore[arg-type]

@@ -12,7 +12,9 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.colors import readable_on_page, text_on
 from app.models import Organization
+from app.services.settings import HTTPS_RE, LOCAL_PATH_RE
 from app.web.users import WebUser, current_user
 
 DEFAULT_ACCENT = "#2457d6"
@@ -25,7 +27,22 @@ class Brand:
     name: str
     logo_url: str | None
     accent: str
-    welcome: str | None
+    welcome: str | None  # Markdown (app.markdown)
+
+    @property
+    def on_accent(self) -> str:
+        """Text on the accent colour (buttons, the current page in the navigation)."""
+        return text_on(self.accent)
+
+    @property
+    def accent_text(self) -> str:
+        """The accent as a text colour (links), dark enough to read on the page."""
+        return readable_on_page(self.accent)
+
+    @property
+    def style(self) -> str:
+        """The CSS variables a page's <body> sets."""
+        return f"--accent: {self.accent}; --on-accent: {self.on_accent}; --accent-text: {self.accent_text}"
 
 
 async def brand_of(engine: AsyncEngine, vendor_id: int | None) -> Brand:
@@ -37,7 +54,7 @@ async def brand_of(engine: AsyncEngine, vendor_id: int | None) -> Brand:
     if len(vendors) != 1:
         return Brand("Wharf", None, DEFAULT_ACCENT, None)
     v = vendors[0]
-    logo = v.logo_url if v.logo_url and v.logo_url.startswith(("https://", "http://", "/")) else None
+    logo = v.logo_url if v.logo_url and (HTTPS_RE.match(v.logo_url) or LOCAL_PATH_RE.match(v.logo_url)) else None
     accent = v.accent_color if v.accent_color and COLOR_RE.match(v.accent_color) else DEFAULT_ACCENT
     return Brand(v.name, logo, accent, v.welcome_text or None)
 

@@ -1,5 +1,8 @@
 """Per-reference read decisions: a tag is decided by the policy; a digest (manifest or blob) is
-readable when some tag that reaches it is (tag history, enclosing indexes, referrer subjects)."""
+readable when some tag that reaches it is (tag history, enclosing indexes, referrer subjects).
+
+A tag of cosign's scheme (`sha256-<hex>.sig`, `.att`, `.sbom`) describes the digest it names, so it is
+readable exactly when that digest is, whatever the license's tag rules say about such names."""
 
 from __future__ import annotations
 
@@ -8,21 +11,45 @@ from registry.auth import ALLOWED, Decision, Read
 from registry.errors import RegistryError
 from registry.events import RegistryAction
 from registry.http.common import Registry, Req, header_text, refusal
+from registry.kinds import cosign_subject
+
+MAX_COSIGN_DEPTH = 3  # a signature of an attestation of an image: deeper chains are not followed
 
 
 async def tag_decision(reg: Registry, caller: Caller, repository: str, tag: str) -> Decision:
     policy = reg.auth.policy
     if not policy.restricts_tags(caller.principal):
         return ALLOWED
-    return await policy.decide_tags(caller.principal, repository, frozenset({tag}), asked=f"tag {tag}")
+    return await _decide(reg, caller, repository, frozenset({tag}), MAX_COSIGN_DEPTH, f"tag {tag}")
 
 
 async def digest_decision(reg: Registry, caller: Caller, repository: str, digest: str) -> Decision:
     policy = reg.auth.policy
     if not policy.restricts_tags(caller.principal):
         return ALLOWED
+    return await _digest(reg, caller, repository, digest, MAX_COSIGN_DEPTH, f"digest {digest}")
+
+
+async def _digest(reg: Registry, caller: Caller, repository: str, digest: str, depth: int, asked: str) -> Decision:
     tags = await reg.metadata.reach_tags(repository, digest)  # the caller may not see them all: never named
-    return await policy.decide_tags(caller.principal, repository, tags, asked=f"digest {digest}")
+    return await _decide(reg, caller, repository, tags, depth, asked)
+
+
+async def _decide(
+    reg: Registry, caller: Caller, repository: str, tags: frozenset[str], depth: int, asked: str
+) -> Decision:
+    """The policy's decision on `tags`; when it refuses, a cosign tag among them still opens the way
+    to what its subject digest opens. A refusal names only `asked`, what the caller asked for."""
+    decision = await reg.auth.policy.decide_tags(caller.principal, repository, tags, asked=asked)
+    if decision.allowed or depth == 0:
+        return decision
+    for tag in sorted(tags):
+        described = cosign_subject(tag)
+        if described is not None:
+            via_subject = await _digest(reg, caller, repository, described[0], depth - 1, asked)
+            if via_subject.allowed:
+                return via_subject
+    return decision
 
 
 def enforce(reg: Registry, request: Req, caller: Caller, decision: Decision, repository: str, reference: str) -> None:
@@ -73,7 +100,14 @@ async def readable_tags(
         page = await reg.metadata.tags(repository, batch, last)
         if page is None:
             return None
-        found.extend(await policy.readable_tags(caller.principal, repository, page))
+        allowed = set(await policy.readable_tags(caller.principal, repository, page))
+        for tag in page:
+            described = cosign_subject(tag)
+            if tag in allowed or described is None:
+                continue
+            if (await _digest(reg, caller, repository, described[0], MAX_COSIGN_DEPTH - 1, f"tag {tag}")).allowed:
+                allowed.add(tag)
+        found.extend(tag for tag in page if tag in allowed)
         if len(page) < batch:
             break
         last = page[-1]

@@ -8,12 +8,15 @@ from litestar import Response
 
 from registry.access import Caller, can_read
 from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision, Read
+from registry.describe import describe
+from registry.details import read_config
 from registry.digests import digest_of, looks_like_digest, parse_digest
 from registry.errors import RegistryError
 from registry.events import RegistryAction
 from registry.http.common import API_VERSION, Registry, Req, empty
 from registry.http.gate import admit_read, digest_decision, enforce, tag_decision, warning_headers
-from registry.manifests import MAX_MANIFEST_SIZE, parse_manifest
+from registry.kinds import classify, cosign_subject
+from registry.manifests import MAX_MANIFEST_SIZE, ParsedManifest, parse_manifest
 from registry.metadata import ManifestRecord
 from registry.names import Route, validate_tag
 
@@ -101,7 +104,12 @@ async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[An
         tags.insert(0, validate_tag(ref))
         digest = digest_of(content)
     parsed = parse_manifest(content, request.headers.get("content-type"))
-    missing = await reg.metadata.put_manifest(route.name, digest, content, parsed, tags)
+    kind = classify(parsed)
+    details = describe(kind, await _config_of(reg, route.name, parsed))
+    frozen = await _frozen_tags(reg, caller, route.name, tags)
+    missing = await reg.metadata.put_manifest(
+        route.name, digest, content, parsed, tags, kind=kind, details=details, frozen=frozen
+    )
     if missing:
         raise RegistryError(
             "MANIFEST_BLOB_UNKNOWN", f"manifest references unknown {missing[0]}", detail={"missing": missing}
@@ -123,6 +131,24 @@ async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[An
     if request.query_params.getall("tag", []):
         headers["OCI-Tag"] = ", ".join(dict.fromkeys(tags))  # confirms which `?tag=` values were applied
     return empty(201, headers)
+
+
+async def _config_of(reg: Registry, repository: str, parsed: ParsedManifest) -> bytes | None:
+    """The config blob's bytes when it is small enough to describe (None if absent: the push then fails)."""
+    if parsed.config is None:
+        return None
+    return await read_config(reg.store, parsed.config, await reg.metadata.blob_size(repository, parsed.config))
+
+
+async def _frozen_tags(reg: Registry, caller: Caller, repository: str, tags: list[str]) -> dict[str, str]:
+    """The tags a rule keeps from moving, with the rule; cosign's signature tags always move."""
+    frozen = {}
+    for tag in dict.fromkeys(tags):
+        if cosign_subject(tag) is None:
+            decision = await reg.auth.policy.tag_may_move(caller.principal, repository, tag)
+            if not decision.allowed:
+                frozen[tag] = decision.reason or "an immutability rule"
+    return frozen
 
 
 async def delete_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:

@@ -42,7 +42,8 @@ async def test_changes_are_logged_with_before_and_after(wharf):
         )
     ).json()["items"]
     ours = {("customer", customer["id"]), ("license", lic["id"]), ("token", token["id"]), ("token", auditor["id"])}
-    mine = {e["action"]: e for e in log if (e["object_type"], int(e["object_id"])) in ours}
+    ours = {(kind, str(object_id)) for kind, object_id in ours}  # repositories are named, not numbered
+    mine = {e["action"]: e for e in log if (e["object_type"], str(e["object_id"])) in ours}
     assert mine["customer.created"]["after"] == {"name": "Logged", "slug": customer["slug"]}
     update = mine["license.updated"]
     assert update["before"]["grants"] == [{"repository": "acme/app", "tags": ["^1"]}]

@@ -70,3 +70,20 @@ async def test_an_unreachable_server_is_an_error_not_a_crash(caplog):
 def test_an_unknown_tls_mode_is_refused():
     with pytest.raises(ValueError, match="WHARF_SMTP_TLS"):
         SmtpMailer(MailSettings(smtp_host="mail.test", smtp_tls="ssl"))
+
+
+async def test_an_invitation_names_the_vendor_carries_its_branding_and_comes_as_text_and_html(smtp_sink):
+    from app.mail import MailBrand
+
+    mailer = build_mailer(MailSettings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port, mail_from="w@x.test"))
+    brand = MailBrand("Acme <Software>", "#ffd84d", "https://w.test/branding/logo/1?v=abc")
+    assert await send_invitation(mailer, "ivy@mail.test", "Globex", brand, "http://w.test/portal/invitations/xyz")
+    received = smtp_sink.wait_for("ivy@mail.test", "Acme")
+    assert "Acme <Software>'s software portal" in received.subject
+    assert "Globex on Acme <Software>'s software portal" in received.body
+    assert received.link("/portal/invitations/") == "/portal/invitations/xyz"
+    assert received.html is not None
+    assert "Acme &lt;Software&gt;" in received.html and "<Software>" not in received.html
+    assert 'src="https://w.test/branding/logo/1?v=abc"' in received.html
+    assert "background:#ffd84d;color:#111827" in received.html  # dark text on a light accent
+    assert 'href="http://w.test/portal/invitations/xyz"' in received.html

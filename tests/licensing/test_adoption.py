@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from licensing import newer_releases, newest_release
+from licensing import newer_releases, newest_release, releases
 
 
 def test_newest_release_orders_by_semver_not_by_text():
@@ -35,3 +35,7 @@ def test_the_newest_has_nothing_newer(tags):
     newest = newest_release(tags)
     assert newest in tags and newer_releases(newest, tags) == []
     assert all(newest in newer_releases(tag, tags) for tag in tags if tag != newest)
+
+
+def test_releases_are_listed_newest_first_without_other_tags():
+    assert releases(["1.9.0", "latest", "1.10.0", "2.0.0-rc.1", "v1.2.0"]) == ["1.10.0", "1.9.0", "v1.2.0"]

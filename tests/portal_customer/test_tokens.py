@@ -18,7 +18,7 @@ async def create_token(browser: Browser, name: str, expires: str = "") -> str:
     r = await browser.post("/portal/tokens", {"name": name, "expires_at": expires})
     assert r.status_code == 200, r.text
     secret = SECRET.search(r.text)
-    assert secret and f"docker login testserver.local -u token -p {secret.group(0)}" in r.text
+    assert secret and f"echo {secret.group(0)} | docker login testserver.local -u token --password-stdin" in r.text
     return secret.group(0)
 
 
@@ -85,3 +85,25 @@ async def test_bad_token_input_is_explained(wharf, licensed):
         assert r.status_code == 400 and "Choose an expiry date in the future." in r.text
         r = await browser.post("/portal/tokens", {"name": "x", "expires_at": "next week"})
         assert r.status_code == 400 and "as a date" in r.text
+
+
+async def test_right_after_creation_every_command_carries_the_token(wharf, licensed):
+    import html
+    import subprocess
+
+    async with Browser(wharf.app) as browser:
+        await browser.sign_in(licensed.member.email, licensed.member.password)
+        await browser.get("/portal/tokens")
+        r = await browser.post("/portal/tokens", {"name": "laptop", "expires_at": ""})
+    secret = SECRET.search(r.text).group(0)
+    card = r.text.split('<section class="card created"', 1)[1].split("</section>", 1)[0]
+    commands = [html.unescape(c) for c in re.findall(r"<pre><code>(.*?)</code></pre>", card, re.S)]
+    assert commands[0] == secret and commands[1] == f"export WHARF_TOKEN={secret}"
+    for command in commands[1:]:
+        assert secret in command and "$WHARF_TOKEN" not in command, command
+        assert subprocess.run(["bash", "-n"], input=command, text=True).returncode == 0, command
+    joined = "\n".join(commands)
+    assert (
+        "docker login" in joined and "podman login --tls-verify=false" in joined and "kubectl create secret" in joined
+    )
+    assert "helm registry login" not in joined  # the license covers images only

@@ -112,6 +112,45 @@ async def test_settings_brand_the_portals_and_check_their_input(wharf, admin):
     await admin.post("/vendor/settings", {"name": "acme", "logo_url": "", "accent_color": "", "welcome_text": ""})
 
 
+async def test_settings_refuse_logos_that_are_not_https(admin):
+    await admin.get("/vendor/settings")
+    for logo in ("http://acme.test/logo.png", "//acme.test/logo.png", "/\\acme.test/logo.png", 'https://a.test/"x'):
+        r = await admin.post("/vendor/settings", {"name": "acme", "logo_url": logo})
+        assert r.status_code == 400 and 'id="logo_url-error"' in r.text, logo
+
+
+async def test_an_uploaded_logo_is_stored_served_and_shown(wharf, admin):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    await admin.get("/vendor/settings")
+    r = await admin.post("/vendor/settings/logo", files={"logo": ("logo.png", png, "image/png")})
+    assert r.status_code == 303, r.text
+    page = await admin.get("/vendor/settings")
+    src = re.search(r'<img src="(/branding/logo/\d+\?v=[0-9a-f]{12})"', page.text)
+    assert src and "Logo uploaded." in page.text
+    served = await wharf.client.get(src.group(1))
+    assert served.status_code == 200 and served.content == png
+    assert served.headers["content-type"] == "image/png" and served.headers["x-content-type-options"] == "nosniff"
+    for name, content, message in (
+        ("logo.svg", b"<svg onload=alert(1)>", "PNG, JPEG or WebP"),
+        ("big.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200 * 1024, "under 192 KiB"),
+    ):
+        r = await admin.post("/vendor/settings/logo", files={"logo": (name, content, "image/png")})
+        assert r.status_code == 400 and message in r.text, name
+    entry = await last_audit(wharf, "settings.updated")
+    assert "image/png" in entry.after and "logo_url" in entry.before
+    await admin.post("/vendor/settings", {"name": "acme", "logo_url": "", "accent_color": "", "welcome_text": ""})
+
+
+async def test_the_default_immutability_rule_is_a_setting(wharf, admin):
+    await admin.get("/vendor/settings")
+    r = await admin.post("/vendor/settings", {"name": "acme", "immutable_tags": "semver"})
+    assert r.status_code == 303
+    assert '<option value="semver" selected>' in (await admin.get("/vendor/settings")).text
+    r = await admin.post("/vendor/settings", {"name": "acme", "immutable_tags": "forever"})
+    assert r.status_code == 400 and 'id="immutable_tags-error"' in r.text
+    await admin.post("/vendor/settings", {"name": "acme", "immutable_tags": "off"})
+
+
 async def test_downloads_filters_pages_and_exports(wharf, admin):
     repo = await pushed_repository(wharf)
     customer_id = await create_customer(admin, f"Puller {uuid.uuid4().hex[:4]}")

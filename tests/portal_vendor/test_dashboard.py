@@ -43,3 +43,37 @@ async def test_dashboard_shows_pulls_expiring_licenses_pushes_and_top_customers(
     top = re.search(r'<ol class="ranked">(.*?)</ol>', page.text, re.S).group(1)
     assert name in top
     assert f"{repo}:latest" in page.text
+
+
+async def test_customers_on_an_outdated_version_per_product(wharf, admin):
+    from tests.conftest import basic
+    from tests.portal_customer.conftest import license_for
+    from tests.registry.helpers import push_image
+    from tests.support.oci import image
+    from tests.support.web import customer_user
+
+    repo = wharf.repo("adopt")
+    for tag in ("1.1.0", "1.5.0", "2.0.0-rc.1", "latest"):
+        await push_image(wharf, repo, image(f"{repo}-{tag}"), tag)
+    api = {"Authorization": f"Bearer {wharf.token}"}
+    behind, current = await customer_user(wharf, "admin"), await customer_user(wharf, "admin")
+    for person, pulls in ((behind, ["1.5.0", "1.1.0"]), (current, ["1.1.0", "1.5.0", "latest"])):
+        await license_for(wharf, person.customer_id, repo, ["*"], datetime.now(UTC) + timedelta(days=30))
+        made = await wharf.client.post(
+            f"/api/v1/customers/{person.customer_id}/pull-tokens", json={"name": "ci"}, headers=api
+        )
+        for tag in pulls:  # the last pull counts: `behind` went back to 1.1.0; `latest` is not a version
+            r = await wharf.client.get(
+                f"/v2/{repo}/manifests/{tag}", headers={"Authorization": basic("t", made.json()["token"])}
+            )
+            assert r.status_code == 200
+            await wharf.app.state.audit_writer.drain()
+    page = await admin.get("/vendor/")
+    card = page.text.split('class="card outdated"', 1)[1].split("</section>", 1)[0]
+    entry = re.search(rf"{re.escape(repo)}</a>.*?</ul>", card, re.S)
+    assert entry and "1 customer<" in entry.group(0)
+    assert re.search(
+        r'on <span class="mono">1\.1\.0</span>, may pull <span class="mono">1\.5\.0</span>', entry.group(0)
+    )
+    assert f"/vendor/customers/{behind.customer_id}" in entry.group(0)
+    assert f"/vendor/customers/{current.customer_id}" not in entry.group(0)  # `latest` says nothing, 1.5.0 is newest

@@ -1,17 +1,26 @@
-"""Repositories on the vendor portal: counts, tags with digest, size, platforms and pulls, referrers, paging."""
+"""Repositories on the vendor portal: kinds, versions with size, platforms, who is entitled and who pulled,
+how customers get the newest version, settings, one version's page with release notes, paging."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
+from app.models import AdminAuditEntry
+from tests.conftest import basic
+from tests.portal_customer.conftest import license_for
 from tests.registry.helpers import push_blob, push_image, push_manifest
-from tests.support.oci import OCI_INDEX, OCI_MANIFEST, descriptor, image, index, sha256
+from tests.support.oci import OCI_INDEX, OCI_MANIFEST, descriptor, helm_chart, image, index, sha256
+from tests.support.web import customer_user
 
 SIGNATURE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 
-async def test_repository_page_shows_tags_platforms_referrers_and_pull_commands(wharf, admin):
+async def test_repository_page_shows_versions_kinds_referrers_and_pull_commands(wharf, admin):
     repo = wharf.repo("shown")
     amd, arm = image("multi", "amd64"), image("multi", "arm64")
     for img in (amd, arm):
@@ -33,24 +42,98 @@ async def test_repository_page_shows_tags_platforms_referrers_and_pull_commands(
     await push_manifest(wharf, repo, sha256(signature), signature)
 
     listing = await admin.get("/vendor/repositories")
-    row = re.search(rf"{re.escape(repo)}</a></td><td>(\d+)</td>", listing.text)
-    assert row and row.group(1) == "2"
+    row = re.search(rf"{re.escape(repo)}</a></td>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(\d+)</td>", listing.text, re.S)
+    assert row and row.group(2) == "2" and "image" in row.group(1) and "multi-platform" in row.group(1)
     page = await admin.get(f"/vendor/repositories/{repo}")
     assert page.status_code == 200 and "2 tags" in page.text
-    assert "linux/amd64, linux/arm64" in page.text and single.digest[:19] in page.text
+    assert "linux/amd64, linux/arm64" in page.text
     assert "signature" in page.text and SIGNATURE in page.text
-    assert re.search(rf"docker pull testserver.local/{re.escape(repo)}:1\.0\.0", page.text)  # the newest tag
+    text = html.unescape(page.text)
+    assert "How customers get 2.0.0" in text  # the newest release, by semver
+    assert f"docker pull testserver.local/{repo}:2.0.0" in text and "helm " not in text
+
+
+async def test_a_chart_repository_offers_helm(wharf, admin):
+    repo = wharf.repo("chart")
+    await push_image(wharf, repo, helm_chart("web", "1.4.0", appVersion="2.0"), "1.4.0")
+    text = html.unescape((await admin.get(f"/vendor/repositories/{repo}")).text)
+    assert "Helm chart" in text and "chart 1.4.0 · app 2.0" in text
+    assert f"helm install web oci://testserver.local/{repo} --version 1.4.0 --plain-http" in text
+    assert "docker pull" not in text
 
 
 async def test_tags_are_paged(wharf, admin):
     repo = wharf.repo("paged")
     for i in range(27):
         await push_image(wharf, repo, image(f"{repo}-{i}"), f"1.0.{i:02d}")
+    tag_cell = r'<td class="mono"><a href="[^"]+">(1\.0\.\d\d)</a>'
     first = await admin.get(f"/vendor/repositories/{repo}")
-    assert len(re.findall(r'<td class="mono">1\.0\.\d\d</td>', first.text)) == 25 and "page=2" in first.text
+    assert len(re.findall(tag_cell, first.text)) == 25 and "page=2" in first.text
     second = await admin.get(f"/vendor/repositories/{repo}", params={"page": "2"})
-    assert re.findall(r'<td class="mono">(1\.0\.\d\d)</td>', second.text) == ["1.0.25", "1.0.26"]
+    assert re.findall(tag_cell, second.text) == ["1.0.25", "1.0.26"]
 
 
 async def test_another_vendors_repository_answers_404(admin):
     assert (await admin.get("/vendor/repositories/globex/app")).status_code == 404
+    assert (await admin.get("/vendor/repositories/globex/app/tags/1.0.0")).status_code == 404
+
+
+async def test_settings_are_saved_validated_and_recorded(wharf, admin, as_role):
+    repo = wharf.repo("set")
+    await push_image(wharf, repo, image("set"), "1.0.0")
+    await admin.get(f"/vendor/repositories/{repo}")
+    form = {"repository": repo, "display_name": "Set", "description": "", "icon_url": "", "immutable_tags": "semver"}
+    r = await admin.post("/vendor/repositories/settings", form)
+    assert r.status_code == 303
+    page = await admin.get(f"/vendor/repositories/{repo}")
+    assert "Shown to customers as <strong>Set</strong>" in page.text
+    assert '<option value="semver" selected>' in page.text
+    r = await admin.post("/vendor/repositories/settings", {**form, "icon_url": "http://x.test/i.png"})
+    assert r.status_code == 400 and "https://" in r.text
+    support = await as_role("support")
+    page = await support.get(f"/vendor/repositories/{repo}")
+    assert page.status_code == 200 and 'action="/vendor/repositories/settings"' not in page.text
+    assert (await support.post("/vendor/repositories/settings", form)).status_code == 403
+    engine = wharf.app.state.registry.metadata.engine
+    async with engine.connect() as conn:
+        actions = (
+            await conn.execute(select(AdminAuditEntry.action).where(AdminAuditEntry.object_id == repo[:64]))
+        ).scalars()
+        assert list(actions) == ["repository.updated"]
+
+
+async def test_a_version_page_names_entitled_customers_and_who_pulled(wharf, admin):
+    repo = wharf.repo("version")
+    for tag in ("1.0.0", "2.0.0"):
+        await push_image(wharf, repo, image(f"{repo}-{tag}"), tag)
+    api = {"Authorization": f"Bearer {wharf.token}"}
+    entitled, other = await customer_user(wharf, "admin"), await customer_user(wharf, "admin")
+    await license_for(wharf, entitled.customer_id, repo, ["1.*"], datetime.now(UTC) + timedelta(days=30))
+    await license_for(wharf, other.customer_id, repo, ["2.*"], datetime.now(UTC) + timedelta(days=30))
+    token = (
+        await wharf.client.post(
+            f"/api/v1/customers/{entitled.customer_id}/pull-tokens", json={"name": "ci"}, headers=api
+        )
+    ).json()["token"]
+    assert (
+        await wharf.client.get(f"/v2/{repo}/manifests/1.0.0", headers={"Authorization": basic("t", token)})
+    ).status_code == 200
+    await wharf.app.state.audit_writer.drain()
+
+    listing = await admin.get(f"/vendor/repositories/{repo}")
+    row = re.search(r">1\.0\.0</a>.*?</tr>", listing.text, re.S).group(0)
+    assert re.findall(r'<td data-label="(?:Entitled|Pulled by)">(\d+)</td>', row) == [
+        "1",
+        "1",
+    ]  # one entitled, one pulled
+    page = await admin.get(f"/vendor/repositories/{repo}/tags/1.0.0")
+    assert page.status_code == 200
+    rows = re.findall(r'<a href="/vendor/customers/(\d+)">.*?</tr>', page.text, re.S)
+    assert rows == [str(entitled.customer_id)]
+    assert "1 time, last" in page.text and '<span class="badge ok">yes</span>' in page.text
+    assert (await admin.get(f"/vendor/repositories/{repo}/tags/9.9.9")).status_code == 404
+
+    r = await admin.post("/vendor/repositories/notes", {"repository": repo, "tag": "1.0.0", "notes": "*First* release"})
+    assert r.status_code == 303
+    page = await admin.get(f"/vendor/repositories/{repo}/tags/1.0.0")
+    assert "<em>First</em> release" in page.text

@@ -100,3 +100,74 @@ def write_layout(root: Path, tagged: dict[str, bytes], blobs: dict[str, bytes]) 
 
 def random_bytes(size: int) -> bytes:
     return os.urandom(size)
+
+
+HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
+HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+
+
+def chart_package(chart: dict[str, Any], values: bytes = b"replicaCount: 1\n") -> bytes:
+    """A packaged Helm chart (`helm package`'s .tgz): <name>/Chart.yaml, values.yaml and a template."""
+    import yaml  # a dev dependency
+
+    name = chart["name"]
+    files = {
+        f"{name}/Chart.yaml": yaml.safe_dump(chart, sort_keys=False).encode(),
+        f"{name}/values.yaml": values,
+        f"{name}/templates/configmap.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+    }
+    return layer(files)[0]
+
+
+def helm_chart(name: str, version: str, **fields: Any) -> Image:
+    """A chart as `helm push` stores it: Chart.yaml as the JSON config, the .tgz as the one layer."""
+    chart = {"apiVersion": "v2", "name": name, "version": version, **fields}
+    package = chart_package(chart)
+    config = json.dumps(chart).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": descriptor(HELM_CONFIG, config),
+            "layers": [descriptor(HELM_CHART, package)],
+            "annotations": {"org.opencontainers.image.title": name, "org.opencontainers.image.version": version},
+        }
+    ).encode()
+    return Image(config, [package], manifest, {sha256(config): config, sha256(package): package})
+
+
+def artifact(
+    layer_type: str,
+    content: bytes,
+    artifact_type: str | None = None,
+    subject: Image | None = None,
+    config_type: str = OCI_EMPTY,
+    annotations: dict[str, str] | None = None,
+) -> Image:
+    """An OCI artifact (oras, cosign, notation, SBOM tools): an empty or typed config and one layer."""
+    config = b"{}"
+    doc: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": descriptor(config_type, config),
+        "layers": [descriptor(layer_type, content)],
+    }
+    if artifact_type:
+        doc["artifactType"] = artifact_type
+    if subject is not None:
+        doc["subject"] = descriptor(OCI_MANIFEST, subject.manifest)
+    if annotations:
+        doc["annotations"] = annotations
+    manifest = json.dumps(doc).encode()
+    return Image(config, [content], manifest, {sha256(config): config, sha256(content): content})
+
+
+def cosign_signature(payload: bytes = b'{"critical": {}}') -> Image:
+    """What `cosign sign` pushes as `sha256-<hex>.sig` (no subject: cosign's tag scheme)."""
+    return artifact(
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        payload,
+        config_type=OCI_CONFIG,
+        annotations=None,
+    )

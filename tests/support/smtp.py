@@ -19,7 +19,9 @@ from tests.support.server import free_port
 class Received:
     to: list[str]
     subject: str
-    body: str
+    body: str  # the text/plain part
+    html: str | None = None  # the text/html alternative, if any
+    sender: str = ""
 
     def link(self, path_prefix: str) -> str:
         """The first URL in the body whose path starts with `path_prefix`."""
@@ -36,10 +38,18 @@ class SmtpSink:
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         parsed: Message = message_from_bytes(envelope.content)
-        body = parsed.get_payload(decode=True) or b""
+        parts = {part.get_content_type(): part.get_payload(decode=True) for part in parsed.walk()}
+        body, html = parts.get("text/plain") or b"", parts.get("text/html")
         assert isinstance(body, bytes)
+        received = Received(
+            list(envelope.rcpt_tos),
+            str(parsed["Subject"]),
+            body.decode(),
+            html.decode() if isinstance(html, bytes) else None,
+            str(parsed["From"]),
+        )
         with self._lock:
-            self.messages.append(Received(list(envelope.rcpt_tos), str(parsed["Subject"]), body.decode()))
+            self.messages.append(received)
         return "250 Message accepted for delivery"
 
     def wait_for(self, to: str, subject_contains: str = "", timeout: float = 10) -> Received:
