@@ -14,6 +14,7 @@ from registry.digests import parse_digest
 from registry.errors import RegistryError
 from registry.events import RegistryAction
 from registry.http.common import API_VERSION, Registry, Req, body_chunks, empty
+from registry.http.file_send import FileSend, offers_zero_copy, open_at
 from registry.http.gate import digest_decision, enforce, warning_headers
 from registry.names import Route, validate_name
 from registry.uploads import upload_headers
@@ -76,6 +77,27 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
     if status == 206:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
+
+    def record(sent: int) -> None:  # the download event: bytes actually sent, also when the client goes away
+        reg.emit(
+            request,
+            caller,
+            RegistryAction.BLOB_GET,
+            route.name,
+            license=decision.license,
+            digest=digest,
+            bytes=sent,
+            status=status,
+        )
+
+    path = reg.store.local_path(parsed)
+    if path is not None and end >= start and offers_zero_copy(request):
+        try:  # open it before answering: garbage collection may have removed it since we cached its size
+            file = open_at(str(path), start)
+        except FileNotFoundError:
+            reg.metadata.forget_blob(route.name, digest)
+            raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}") from None
+        return FileSend(file, end - start + 1, record, status_code=status, headers=headers)
     chunks = reg.store.read(parsed, start, end) if end >= start else None
     first = b""
     if chunks is not None:
@@ -95,17 +117,8 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
                 async for chunk in chunks:
                     sent += len(chunk)
                     yield chunk
-        finally:  # also when the client goes away: the event records the bytes actually sent
-            reg.emit(
-                request,
-                caller,
-                RegistryAction.BLOB_GET,
-                route.name,
-                license=decision.license,
-                digest=digest,
-                bytes=sent,
-                status=status,
-            )
+        finally:
+            record(sent)
 
     return Stream(body(), status_code=status, media_type="application/octet-stream", headers=headers)
 
