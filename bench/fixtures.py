@@ -1,5 +1,6 @@
-"""Customers for the benchmark: each gets a license with tag rules over the bench repositories and a pull token,
-created through the automation API like a vendor's script would."""
+"""What the benchmark sets up in Wharf through its own interfaces: customers, each with a license with tag rules
+over the bench repositories and a pull token (the automation API, like a vendor's script), and a repository
+with many tags (manifest PUTs with `?tag=`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import base64
 
 import httpx
 
+from bench.clients import OCI_MANIFEST
 from bench.servers import Server
 
 # Two rules, so the decision really runs: a glob that matches the bench's tag (v1) and a semver range.
@@ -39,3 +41,21 @@ def customer_tokens(server: Server, count: int, repositories: str = "bench/**") 
 def basic(token: str) -> dict[str, str]:
     """The Authorization header a registry client sends for a pull token (any user name)."""
     return {"Authorization": "Basic " + base64.b64encode(f"customer:{token}".encode()).decode()}
+
+
+def many_tags(server: Server, repository: str, count: int = 10_000) -> None:
+    """`count` more tags on the manifest tagged v1 in `repository`, half of them versions (`a.b.0`) and half
+    `v<n>`, put as the same manifest with `?tag=` (500 per request)."""
+    user, token = (server.creds or ":").split(":", 1)
+    with httpx.Client(base_url=f"http://{server.host}", auth=(user, token), timeout=300) as client:
+        r = client.get(f"/v2/{repository}/manifests/v1", headers={"Accept": OCI_MANIFEST})
+        r.raise_for_status()
+        digest, manifest = r.headers["docker-content-digest"], r.content
+        for start in range(0, count, 500):
+            tags = [f"{i // 100}.{i % 100}.0" if i % 2 else f"v{i}" for i in range(start, min(start + 500, count))]
+            query = "&".join(f"tag={tag}" for tag in tags)
+            put = client.put(
+                f"/v2/{repository}/manifests/{digest}?{query}", content=manifest, headers={"Content-Type": OCI_MANIFEST}
+            )
+            if put.status_code != 201:
+                raise RuntimeError(f"tagging failed ({put.status_code}): {put.text}")
