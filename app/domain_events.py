@@ -25,6 +25,7 @@ class DomainEvent(StrEnum):
 
     PULL_TOKEN_CREATED = "pull_token.created"
     PULL_TOKEN_REVOKED = "pull_token.revoked"
+    PULL_TOKEN_UPDATED = "pull_token.updated"  # its name, expiry, networks or limits
     VENDOR_TOKEN_CREATED = "vendor_token.created"
     VENDOR_TOKEN_REVOKED = "vendor_token.revoked"
     VENDOR_TOKEN_CAPPED = "vendor_token.capped"  # lowered to its creator's new role

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.handlers.base import BaseRouteHandler
 
 from app.identity import TokenIdentity
@@ -78,6 +83,9 @@ async def api_identity(connection: Connection) -> TokenIdentity:
     token: TokenIdentity = principal.identity
     if token.org_kind != "vendor" or token.token_kind != "api":
         raise PermissionDeniedException("only vendor API tokens may use the automation API")
+    admission = policy.admit(principal, None)  # vendor tokens have no networks: this is the request rate
+    if not admission.allowed:
+        raise TooManyRequestsException(admission.reason, headers=dict(admission.headers))
     connection.state[API_IDENTITY] = token
     return token
 

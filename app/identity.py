@@ -3,9 +3,10 @@ signed in to a portal. Services receive it as an `Actor`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.limits import Limits, Network
 from app.roles import Permission, permissions
 
 
@@ -34,6 +35,8 @@ class TokenIdentity:
     vendor_id: int
     vendor_slug: str
     created_by: int | None  # the person behind the token
+    networks: tuple[Network, ...] = ()  # a pull token may be used only from these (none: anywhere)
+    limits: Limits = field(default_factory=Limits)  # a pull token's own quotas
 
     @property
     def customer_id(self) -> int | None:

@@ -35,6 +35,8 @@ from app.logging import litestar_logging, unexpected_error_logger
 from app.mail import build_mailer
 from app.metrics import WharfMetrics
 from app.policy import WharfPolicy
+from app.quotas import QuotaCounters
+from app.rate_limit import RateLimiter
 from app.services import ServiceDeps, ServiceError, Services
 from app.services.accounts import vendor_exists
 from app.services.base import read_session
@@ -86,7 +88,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     store = build_blob_store(settings.storage, settings.storage_path)
     engine = create_engine(settings.database_url)
     metadata = Metadata(engine)
-    policy = WharfPolicy(engine, settings.registry.credential_cache_seconds)
+    quotas = QuotaCounters(engine, settings.registry.quota_merge_seconds)
+    rate_limit = RateLimiter.from_settings(settings.registry.rate_limit, settings.registry.rate_limit_burst)
+    policy = WharfPolicy(engine, settings.registry.credential_cache_seconds, quotas=quotas, rate_limit=rate_limit)
     tokens = TokenService(
         issuer=settings.public_url,
         service=settings.service,
@@ -138,6 +142,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 done = []
             delay = 1.0 if done else ROLLUP_SECONDS
 
+    async def merge_quotas() -> None:
+        # half the merge interval apart: a count written here is read everywhere within one interval
+        while True:
+            await asyncio.sleep(quotas.merge_seconds / 2)
+            try:
+                await quotas.merge()
+            except Exception:  # counts stay in memory and go with the next merge
+                log.exception("could not merge download quota counts")
+
     changes = ChangeWatcher(metadata)
 
     async def watch_other_processes() -> None:
@@ -157,24 +170,32 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await audit.start()
         rollups = asyncio.create_task(roll_up_usage())
         collections = asyncio.create_task(watch_other_processes())
+        merges = asyncio.create_task(merge_quotas())
         try:
             yield
         finally:
             rollups.cancel()
             flusher.cancel()
             collections.cancel()
+            merges.cancel()
             await audit.stop()  # a final drain on the writer's own thread
             spool.close()
             try:
                 await policy.flush_last_used()
             except Exception:
                 log.exception("could not record token use at shutdown")
+            try:
+                await quotas.merge()
+            except Exception:
+                log.exception("could not merge download quota counts at shutdown")
             await store.close()
             await engine.dispose()
 
     # Routes outside the portals and the API carry their rule here: the registry decides every request
     # itself through the AccessPolicy; probes, metrics (optionally token-protected) and static files are open.
-    registry_routes = Router("/", route_handlers=[build_router(registry), build_token_router(auth)], guards=[REGISTRY])
+    registry_routes = Router(
+        "/", route_handlers=[build_router(registry), build_token_router(registry)], guards=[REGISTRY]
+    )
     open_routes = Router(
         "/",
         route_handlers=[
@@ -216,7 +237,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.metrics = metrics
     app.state.settings = settings
     app.state.registry = registry
-    app.state.policy = policy  # the API's guard resolves tokens with it
+    app.state.policy = policy  # the API's guard resolves tokens (and admits them at the request rate) with it
+    app.state.quotas = quotas
     app.state.services = services  # for tests and the CLI; handlers receive services by dependency injection
     app.state.web = web.context
     app.state.startup = startup

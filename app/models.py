@@ -83,6 +83,9 @@ class Token(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Pull tokens only (app.limits): JSON list of networks (none: anywhere), JSON limits (none: unlimited).
+    allowed_cidrs: Mapped[str | None] = mapped_column(Text)
+    limits: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (NEVER_REUSED,)
 
 
@@ -108,6 +111,9 @@ class License(Base):
     grace_days: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+    # JSON (app.limits): limits shared by every pull under this license; what new tokens start with.
+    limits: Mapped[str | None] = mapped_column(Text)
+    token_defaults: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (NEVER_REUSED,)
 
 
@@ -229,6 +235,23 @@ class UsageRolledUpDay(Base):
     __tablename__ = "usage_rolled_up_days"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     rolled_up_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuotaUsage(Base):
+    """Pulls and bytes one process counted for a token or a license in a UTC day or month (app.quotas).
+
+    Each process writes only its own rows (`node`, new at every start), with absolute figures, so a
+    repeated write is harmless; a quota's use is the sum over nodes."""
+
+    __tablename__ = "quota_usage"
+    period: Mapped[date] = mapped_column(Date, primary_key=True)  # the day, or the month's first day
+    span: Mapped[str] = mapped_column(String(5), primary_key=True)  # day | month
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # token | license
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pulls: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AdminAuditEntry(Base):

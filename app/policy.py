@@ -1,8 +1,10 @@
 """The AccessPolicy the registry consults: vendor staff act under their vendor's slug by role;
-customer tokens read what their licenses grant, decided per tag by licensing.decide.
+customer tokens read what their licenses grant, decided per tag by licensing.decide, from the networks
+their token allows and within its and their license's quotas (app.admission); every token within the
+server's request rate (app.rate_limit).
 
-Credentials and licenses are cached in memory for `cache_seconds`, so a revocation, suspension or
-grant edit made on any node bites within that time, even for bearer JWTs already handed out.
+Credentials and licenses are cached in memory for `cache_seconds`, so a revocation, suspension, grant
+or limit edit made on any node bites within that time, even for bearer JWTs already handed out.
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 import licensing
+from app.admission import QuotaGate, network_refusal
 from app.credentials import hash_secret
 from app.identity import TokenIdentity
+from app.limits import Limits, networks
 from app.models import License, LicenseGrant, Organization, Token
+from app.quotas import QuotaCounters
+from app.rate_limit import RateLimiter
 from app.roles import Permission, permissions
 from app.times import aware
-from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision, Principal
+from registry.auth import ADMITTED, ALLOWED, DELETE, PULL, PUSH, Admission, Decision, Principal, Read
 from registry.sql import write_transaction
 
 log = logging.getLogger(__name__)
@@ -40,15 +46,25 @@ DB_UNREACHABLE = (DBAPIError, OSError)
 
 
 class WharfPolicy:
-    def __init__(self, engine: AsyncEngine, cache_seconds: float = 2.0, warn_days: int = 14) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        cache_seconds: float = 2.0,
+        warn_days: int = 14,
+        quotas: QuotaCounters | None = None,
+        rate_limit: RateLimiter | None = None,
+    ) -> None:
         self.engine = engine
         self.cache_seconds = cache_seconds
         self.warn_days = warn_days
+        self.quotas = QuotaGate(quotas or QuotaCounters(engine))
+        self.rate_limit = rate_limit  # None: off
         # (expires at, answer): an expired answer is kept, to be used while the database is away
         self._by_hash: LRUCache[str, tuple[float, Principal | None]] = LRUCache(CACHE_ENTRIES)
         self._by_subject: LRUCache[str, tuple[float, Principal | None]] = LRUCache(CACHE_ENTRIES)
         self._licenses: LRUCache[int, tuple[float, tuple[licensing.License, ...]]] = LRUCache(CACHE_ENTRIES)
         self._tag_matches: LRUCache[tuple[licensing.TagRule, ...], dict[str, bool]] = LRUCache(RULE_SETS)
+        self._license_limits: LRUCache[int, tuple[str, Limits]] = LRUCache(CACHE_ENTRIES)  # id -> (name, limits)
         self._hits = self._misses = 0
         self._last_used: dict[int, datetime] = {}  # token id -> last use, written by flush_last_used()
 
@@ -119,6 +135,8 @@ class WharfPolicy:
                 Token.expires_at,
                 Token.revoked_at,
                 Token.created_by,
+                Token.allowed_cidrs,
+                Token.limits,
                 Organization.id.label("org_id"),
                 Organization.kind.label("org_kind"),
                 Organization.slug,
@@ -147,8 +165,34 @@ class WharfPolicy:
             vendor_id=vendor[0],
             vendor_slug=vendor[1],
             created_by=row.created_by,
+            networks=networks(tuple(json.loads(row.allowed_cidrs or "[]"))),
+            limits=Limits.of(row.limits),
         )
         return Principal(f"token:{row.id}:{row.secret_hash[:16]}", row.name, identity)
+
+    # -- from where, how much, how fast ---------------------------------------------------------
+    def admit(self, principal: Principal, address: str | None) -> Admission:
+        who: TokenIdentity = principal.identity
+        if who.networks and (refused := network_refusal(who.name, who.networks, address)):
+            return refused
+        if self.rate_limit is not None and (wait := self.rate_limit.take(who.token_id)):
+            reason = f"token '{who.name}' sent more than {self.rate_limit.describe()}; slow down"
+            return Admission(False, reason, 429, self.rate_limit.headers(wait))
+        return ADMITTED
+
+    def admit_read(self, principal: Principal, read: Read) -> Admission:
+        who: TokenIdentity = principal.identity
+        if who.token_kind != "pull":
+            return ADMITTED  # quotas are for customers' pull tokens
+        license_id = int(read.license) if read.license and read.license.isdigit() else None
+        terms = self._license_limits.get(license_id) if license_id is not None else None
+        lic = (license_id, terms[0], terms[1]) if license_id is not None and terms is not None else None
+        return self.quotas.admit(read, (who.token_id, who.name, who.limits), lic)
+
+    def release_unsent(self, principal: Principal, license: str | None, size: int) -> None:
+        who: TokenIdentity = principal.identity
+        if who.token_kind == "pull" and size > 0:
+            self.quotas.release(who.token_id, int(license) if license and license.isdigit() else None, size)
 
     # -- what -----------------------------------------------------------------------------------
     async def allowed_actions(self, principal: Principal, repository: str) -> frozenset[str]:
@@ -216,6 +260,7 @@ class WharfPolicy:
                 License.valid_from,
                 License.valid_until,
                 License.grace_days,
+                License.limits,
                 LicenseGrant.repository,
                 LicenseGrant.tags,
             )
@@ -233,6 +278,8 @@ class WharfPolicy:
             return hit[1]
         licenses = _build_licenses(customer_id, rows)
         self._licenses[customer_id] = (now + self.cache_seconds, licenses)
+        for row in rows:
+            self._license_limits[row.id] = (row.name, Limits.of(row.limits))
         return licenses
 
 

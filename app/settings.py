@@ -69,6 +69,12 @@ class RegistrySettings:
     """WHARF_TRUSTED_PROXIES: comma-separated addresses or CIDRs whose X-Forwarded-For is believed."""
     credential_cache_seconds: float = field(default_factory=lambda: float(_env("WHARF_CREDENTIAL_CACHE_SECONDS", "2")))
     """WHARF_CREDENTIAL_CACHE_SECONDS: how long a verified token secret is trusted before re-checking."""
+    rate_limit: str = field(default_factory=lambda: _env("WHARF_RATE_LIMIT", ""))
+    """WHARF_RATE_LIMIT: requests per token and process, e.g. `50/s`, `600/m`; empty: no limit."""
+    rate_limit_burst: int = field(default_factory=lambda: int(_env("WHARF_RATE_LIMIT_BURST", "0")))
+    """WHARF_RATE_LIMIT_BURST: requests a token may send at once before the rate applies; 0: the rate's count."""
+    quota_merge_seconds: float = field(default_factory=lambda: float(_env("WHARF_QUOTA_MERGE_SECONDS", "2")))
+    """WHARF_QUOTA_MERGE_SECONDS: the longest a download counted on one node takes to count on every other."""
 
 
 @dataclass(frozen=True)

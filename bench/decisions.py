@@ -10,7 +10,9 @@ shaped like real ones (`1.4.2`, `v2.0.1`, `3.1.0-rc.1`, `2.4.1-lts`, `latest`, .
 - licensing.allowed_tags over the 10,000 tags, for both;
 - app.policy.WharfPolicy.decide_tags with its license cache warm (the registry's hot path), for one tag
   (a pull by tag), three tags (a pull by digest reached by several tags), and WharfPolicy.readable_tags over
-  all 10,000 as tags/list does it.
+  all 10,000 as tags/list does it;
+- what quotas and the rate limit add to a request: WharfPolicy.admit (networks, WHARF_RATE_LIMIT) and
+  WharfPolicy.admit_read for a new pull under a token's and a license's limits (counted, headers built).
 
 Every figure is the median of several runs (default 7); the spread (min-max) is printed beside it.
 """
@@ -150,10 +152,35 @@ def policy_figures(customer: list[licensing.License], repo: str, sample: list[st
             us = [s / calls * 1e6 for s in samples]
             return statistics.median(us), min(us), max(us)
 
+        from ipaddress import ip_network
+
+        from app.limits import Limits
+        from app.rate_limit import RateLimiter
+        from registry.auth import Read
+
+        limits = Limits(10**9, 10**9, 10**15)
+        metered = TokenIdentity(
+            2, "pull", "bench", "pull", 7, "customer", "globex", 1, VENDOR, None, (ip_network("10.0.0.0/8"),), limits
+        )
+        limited = Principal("token:2", "bench", metered)
+        policy._license_limits[11] = ("bench", limits)
+        policy.rate_limit = RateLimiter(1e9, 10**9)
+        digests = [f"sha256:{i:064x}" for i in range(50_000)]
+
+        async def admit(calls: int) -> None:
+            for _ in range(calls):
+                policy.admit(limited, "10.1.2.3")
+
+        async def new_pulls(calls: int) -> None:
+            for i in range(calls):
+                policy.admit_read(limited, Read("pull", repo, digests[i % len(digests)], 1_000, "11"))
+
         show("decide_tags, one tag (pull by tag)", await timed(one_tag, 20_000))
         show("decide_tags, 3 denied tags (pull by digest, worst)", await timed(three_denied, 10_000))
         show(f"tags/list filter: readable_tags over {len(sample):,}", await timed(tags_list), "ms")
         print(f"  ({len(allowed):,} of the {len(sample):,} tags allowed for this customer in {repo})")
+        show("admit: the token's networks and the request rate", await timed(admit, 20_000))
+        show("admit_read: a new pull under token and license quotas", await timed(new_pulls, 20_000))
 
     asyncio.run(run())
     asyncio.run(engine.dispose())

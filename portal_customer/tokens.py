@@ -1,5 +1,6 @@
-"""Pull tokens: create (the secret is shown once), list and revoke. Admins manage all of the customer's
-tokens, members only their own; anyone else's token ids answer 404."""
+"""Pull tokens: create (the secret is shown once), list with their networks, limits and use, and revoke.
+Admins manage all of the customer's tokens, members only their own; anyone else's token ids answer 404.
+Networks and limits are the vendor's to set: new tokens take the license's token defaults."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dependencies import CurrentActor, PullTokens, Reader, SignedIn
 from app.guards import CUSTOMER
+from app.limits import limit_phrases, summary
 from app.models import Token, User
+from app.quotas import usage_of
 from app.services.errors import Invalid, NotFound
+from app.services.tokens import restrictions_of, token_defaults
 from app.times import BadMoment, parse_moment
 from app.web.context import web
 from app.web.pages import redirect_with, render
@@ -44,12 +48,22 @@ class TokenController(Controller):
         self, request: Req, user: WebUser, session: AsyncSession, status: int = 200, **extra: object
     ) -> Template:
         context: dict[str, Any] = {"errors": {}, "form": {}, "created": None, **extra}
+        rows = await token_rows(session, user)
+        usage = await usage_of(session, "token", [row[0].id for row in rows])
+        try:
+            defaults = await token_defaults(session, user.org_id)
+        except Invalid:  # licenses whose networks do not overlap: creating a token says so
+            defaults = None
         return await render(
             request,
             "customer/tokens.html",
             status=status,
             user=user,
-            rows=await token_rows(session, user),
+            rows=rows,
+            limits={row[0].id: summary(restrictions_of(row[0]), usage[row[0].id]) for row in rows},
+            defaults={"allowed_cidrs": defaults.allowed_cidrs, "lines": limit_phrases(defaults.limits)}
+            if defaults
+            else None,
             host=web(request).registry_host,
             **context,
         )

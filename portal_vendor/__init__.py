@@ -14,6 +14,7 @@ from portal_vendor.licenses import LicenseController
 from portal_vendor.repositories import RepositoryController
 from portal_vendor.settings import SettingsController
 from portal_vendor.team import TeamController
+from portal_vendor.token_limits import TokenLimitsController
 from portal_vendor.tokens import TokenController
 
 MAX_ID = 2**31 - 1
@@ -35,6 +36,7 @@ def vendor_router() -> Router:
             DashboardController,
             RepositoryController,
             CustomerController,
+            TokenLimitsController,
             LicenseController,
             DownloadsController,
             TeamController,

@@ -11,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.dependencies import CurrentActor, Customers, Invitations, PullTokens, Reader, SignedIn
 from app.downloads import PullFilters, newest_first, pull_events
 from app.guards import staff
+from app.limits import Restrictions, summary
 from app.models import DownloadEvent, License, Membership, Organization, User
+from app.quotas import usage_of
 from app.roles import Permission
 from app.services import customers as customer_queries
 from app.services import licenses as license_queries
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.invitations import pending_of
-from app.services.tokens import pull_tokens_of
+from app.services.tokens import pull_tokens_of, restrictions_of, token_defaults
 from app.times import utcnow
 from app.web.pages import redirect_with
 from app.web.users import WebUser
@@ -34,6 +36,8 @@ from portal_vendor.common import (
     page_number,
     parse_day,
 )
+from portal_vendor.limits_form import LimitsFields
+from portal_vendor.token_limits import token_of
 
 READ = [staff(Permission.READ)]
 MANAGE = [staff(Permission.MANAGE_CUSTOMERS)]
@@ -125,6 +129,13 @@ class CustomerController(Controller):
             DownloadEvent.action.in_(("manifest.get", "denied"))
         )
         pulls = (await session.execute(newest_first(pulls_and_denials, None, 20))).all()
+        tokens = await pull_tokens_of(session, org.id)
+        usage = await usage_of(session, "token", [t.id for t in tokens])
+        if "token_limits" not in extra:  # the create form starts from the licenses' defaults for new tokens
+            try:
+                extra["token_limits"] = LimitsFields.of(await token_defaults(session, org.id), "token_")
+            except Invalid:
+                extra["token_limits"] = LimitsFields.of(Restrictions(), "token_")
         return await page(
             request,
             "vendor/customer.html",
@@ -136,7 +147,8 @@ class CustomerController(Controller):
             grants=grants,
             users=users,
             invitations=await pending_of(session, org.id),
-            tokens=await pull_tokens_of(session, org.id),
+            tokens=tokens,
+            token_use={t.id: summary(restrictions_of(t), usage[t.id]) for t in tokens},
             pulls=pulls,
             now=utcnow(),
             **{"errors": {}, "invite_email": "", "token_name": "", **extra},
@@ -237,15 +249,20 @@ class CustomerController(Controller):
     ) -> Template:
         name, errors = data.get("name") or "", dict[str, str]()
         expires = parse_day(data.get("expires") or "", "expires", errors, "end")
+        fields = LimitsFields.from_data(data, "token_")
+        restrictions = fields.parse(errors)
         if not errors:
             try:
-                token, secret = await pull_tokens.create(actor, customer_id, name, expires)
+                token, secret = await pull_tokens.create(actor, customer_id, name, expires, restrictions)
             except Invalid as exc:
-                errors["token_name" if exc.field == "name" else "expires"] = exc.message
+                mapped = {"name": "token_name", "expires_at": "expires"}
+                errors.update({mapped.get(f) or fields.field_of(f): m for f, m in exc.fields.items()})
             except NotFound:
                 raise not_found("customer") from None
         if errors:
-            return await self._detail(request, user, reader, customer_id, 400, errors=errors, token_name=name)
+            return await self._detail(
+                request, user, reader, customer_id, 400, errors=errors, token_name=name, token_limits=fields
+            )
         new_token = {"name": token.name, "secret": secret}
         return await self._detail(request, user, reader, customer_id, new_token=new_token)
 
@@ -261,13 +278,7 @@ class CustomerController(Controller):
         pull_tokens: PullTokens,
         reader: Reader,
     ) -> Template | Redirect:
-        org = await _customer(reader, user, customer_id)
-        try:
-            token = await pull_tokens.find(reader, actor, token_id)
-        except NotFound:
-            raise not_found("token") from None
-        if token.organization_id != org.id:
-            raise not_found("token")
+        _org, token = await token_of(reader, user, actor, pull_tokens, customer_id, token_id)
         if data.get("confirm") != "yes":
             action = f"/vendor/customers/{customer_id}/pull-tokens/{token_id}/revoke"
             detail = f"Pulls with {token.name} ({token.hint}…) stop working within seconds. This cannot be undone."

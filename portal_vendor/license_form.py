@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import licensing
 from app import catalog
 from app.services.licenses import GrantInput
+from portal_vendor.limits_form import LimitsFields
 
 MAX_ROWS = 50
 PREVIEW_TAGS = 12  # matching tags listed per rule and repository; the rest are counted
@@ -23,6 +24,8 @@ class LicenseForm:
     valid_until: str = ""
     grace_days: str = "0"
     rows: list[tuple[str, str]] = field(default_factory=list)  # (repository pattern, comma-separated tag rules)
+    limits: LimitsFields = field(default_factory=lambda: LimitsFields("limit_"))  # shared by the license's pulls
+    defaults: LimitsFields = field(default_factory=lambda: LimitsFields("default_"))  # for the customer's new tokens
 
     @classmethod
     def from_data(cls, data: dict[str, str]) -> LicenseForm:
@@ -39,6 +42,8 @@ class LicenseForm:
             (data.get("valid_until") or "").strip(),
             (data.get("grace_days") or "0").strip(),
             rows,
+            LimitsFields.from_data(data, "limit_"),
+            LimitsFields.from_data(data, "default_"),
         )
         return form
 
@@ -60,6 +65,10 @@ def form_field(service_field: str, form: LicenseForm) -> str:
     """The form field a service error names: grants[2] is the third non-empty row."""
     if service_field == "grants":
         return "repository_0"
+    if service_field.startswith("limits."):
+        return form.limits.field_of(service_field)
+    if service_field.startswith("token_defaults."):
+        return form.defaults.field_of(service_field)
     if not service_field.startswith("grants["):
         return service_field
     index = int(service_field[len("grants[") :].split("]")[0])

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import admin_log
 from app.dependencies import CurrentActor, Licenses, Reader, SignedIn
 from app.guards import staff
+from app.limits import Limits, Restrictions, summary
 from app.models import AdminAuditEntry, License, Organization, Token
+from app.quotas import usage_of
 from app.roles import Permission
 from app.services import customers as customer_queries
 from app.services import licenses as license_queries
@@ -25,6 +27,7 @@ from app.web.pages import flash, redirect_with
 from app.web.users import WebUser
 from portal_vendor.common import Form, Req, confirm, not_found, page, parse_day, parse_int
 from portal_vendor.license_form import LicenseForm, form_field, preview
+from portal_vendor.limits_form import LimitsFields
 
 MANAGE = [staff(Permission.MANAGE_CUSTOMERS)]
 
@@ -46,6 +49,8 @@ async def _customer(session: AsyncSession, user: WebUser, customer_id: int) -> O
 def _fields(form: LicenseForm, errors: dict[str, str]) -> dict[str, Any]:
     """The form's values as the service takes them; unreadable dates and numbers are marked in `errors`."""
     return {
+        "limits": form.limits.parse(errors).limits,
+        "token_defaults": form.defaults.parse(errors),
         "name": form.name,
         "notes": form.notes,
         "grants": form.grants(),
@@ -70,10 +75,12 @@ class LicenseController(Controller):
         errors: dict[str, str] | None = None,
         status: int = 200,
     ) -> Template:
-        history = []
+        history, use = [], None
         if lic is not None:
             stmt = admin_log.entries(user.vendor_id, object_type="license", object_id=str(lic.id))
             history = [admin_log.entry_json(r) for r in await session.execute(stmt.order_by(AdminAuditEntry.id.desc()))]
+            usage = (await usage_of(session, "license", [lic.id]))[lic.id]
+            use = summary(Restrictions(limits=Limits.of(lic.limits)), usage)
         return await page(
             request,
             "vendor/license.html",
@@ -87,6 +94,7 @@ class LicenseController(Controller):
             slug=user.vendor_slug,
             preview=await preview(session, user.vendor_slug, form, utcnow()),
             history=history,
+            use=use,
         )
 
     @get("/customers/{customer_id:int}/licenses/new", guards=MANAGE)
@@ -133,6 +141,8 @@ class LicenseController(Controller):
             day_text(lic.valid_until),
             str(lic.grace_days),
             [(g.repository, ", ".join(g.tags)) for g in grants],
+            LimitsFields.of(Restrictions(limits=Limits.of(lic.limits)), "limit_"),
+            LimitsFields.of(Restrictions.of(lic.token_defaults), "default_"),
         )
         customer = await _customer(reader, user, lic.customer_id)
         return await self._form_page(request, user, reader, customer, form, lic)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 PULL, PUSH, DELETE = "pull", "push", "delete"
 
@@ -58,6 +58,33 @@ class Decision:
 ALLOWED = Decision(True)
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Whether a request may go on now, beyond what it may read: the networks a token may be used from,
+    its quotas, the request rate. `headers` tell the client where it stands (RateLimit-Policy,
+    RateLimit, Retry-After), refused or not."""
+
+    allowed: bool = True
+    reason: str | None = None
+    status: int = 200  # when refused: 403 (DENIED) or 429 (TOOMANYREQUESTS)
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+ADMITTED = Admission()
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A content read about to be answered, as quotas see it."""
+
+    kind: Literal["pull", "check", "blob"]  # manifest GET, manifest HEAD, blob GET
+    repository: str
+    digest: str
+    size: int  # bytes this answer sends (a blob's range)
+    license: str | None = None  # Decision.license of the read
+    top_level: bool = True  # False: a platform manifest listed by an index of the repository
+
+
 class AccessPolicy(Protocol):
     """Authentication and authorization decisions, provided by the application around the registry."""
 
@@ -89,4 +116,18 @@ class AccessPolicy(Protocol):
 
     async def readable_tags(self, principal: Principal, repository: str, tags: list[str]) -> list[str]:
         """Those of `tags`, in order, that the principal may read (for tags/list, decided in one pass)."""
+        ...
+
+    def admit(self, principal: Principal, address: str | None) -> Admission:
+        """Whether the principal may make a request now from `address` (its networks, the request rate).
+        Memory only: asked on every authenticated request."""
+        ...
+
+    def admit_read(self, principal: Principal, read: Read) -> Admission:
+        """Whether a read may start under the principal's quotas; once admitted, its bytes are counted (and
+        a manifest GET that is a new pull, as a pull). Memory only: counts reach the database later."""
+        ...
+
+    def release_unsent(self, principal: Principal, license: str | None, size: int) -> None:
+        """Give back bytes an admitted read did not send after all (the client went away)."""
         ...

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import DateTime, Table, delete, literal, select, update
+from sqlalchemy import DateTime, Table, delete, exists, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -46,9 +46,21 @@ class ManifestRecord:
     media_type: str
     content: bytes
     subject: str | None
+    index_child: bool = False  # an index of the same repository lists it: fetching it is not a pull of its own
 
 
-_MANIFEST_COLUMNS = (manifests.c.digest, manifests.c.media_type, manifests.c.content, manifests.c.subject)
+_parents = manifests.alias("parents")
+# Whether an index of the manifest's own repository lists it (as usage reports tell pulls from platform fetches).
+_INDEX_CHILD = exists(
+    select(1)
+    .select_from(references.join(_parents, _parents.c.id == references.c.manifest_id))
+    .where(
+        references.c.digest == manifests.c.digest,
+        references.c.is_manifest.is_(True),
+        _parents.c.repository_id == manifests.c.repository_id,
+    )
+).label("index_child")
+_MANIFEST_COLUMNS = (manifests.c.digest, manifests.c.media_type, manifests.c.content, manifests.c.subject, _INDEX_CHILD)
 
 
 def _now() -> datetime:
@@ -110,7 +122,7 @@ class Metadata:
             row = (await conn.execute(stmt)).first()
         if row is None:
             return None
-        record = ManifestRecord(repository, row.digest, row.media_type, row.content, row.subject)
+        record = ManifestRecord(repository, row.digest, row.media_type, row.content, row.subject, bool(row.index_child))
         if clears == self._clears:
             cache.put(key, record)
         return record
@@ -339,11 +351,14 @@ class Metadata:
                     created_at=_now(),
                 )
             )
-            manifest_id = (
+            found = (
                 await conn.execute(
-                    select(manifests.c.id).where(manifests.c.repository_id == repo_id, manifests.c.digest == digest)
+                    select(manifests.c.id, _INDEX_CHILD).where(
+                        manifests.c.repository_id == repo_id, manifests.c.digest == digest
+                    )
                 )
-            ).scalar_one()
+            ).one()
+            manifest_id = found.id
             if inserted.rowcount:
                 rows = [
                     {"manifest_id": manifest_id, "digest": d, "is_manifest": False, "platform": None}
@@ -363,10 +378,14 @@ class Metadata:
                 await conn.execute(upsert(conn, tags_t, ["repository_id", "name"], values))
                 await conn.execute(tag_history.insert().values(repository_id=repo_id, tag=tag, digest=digest))
         self._touched(repository)
-        record = ManifestRecord(repository, digest, parsed.media_type, content, parsed.subject)
+        record = ManifestRecord(repository, digest, parsed.media_type, content, parsed.subject, bool(found.index_child))
         self._by_digest.put((repository, digest), record)
         for tag in tags:
             self._by_tag.put((repository, tag), record)
+        children = {child for child, _ in parsed.children}
+        if children:  # now listed by an index: their cached records are platform fetches from here on
+            for cache in (self._by_digest, self._by_tag):
+                cache.discard_where(lambda k, v: k[0] == repository and v.digest in children)
         return []
 
     @asynccontextmanager
@@ -405,6 +424,6 @@ class Metadata:
             await conn.execute(delete(references).where(references.c.manifest_id == manifest_id))
             await conn.execute(delete(manifests).where(manifests.c.id == manifest_id))
         self._touched(repository)
-        self._by_digest.discard((repository, digest))
-        self._by_tag.discard_where(lambda k, v: k[0] == repository and v.digest == digest)
+        self._by_digest.discard_where(lambda k, v: k[0] == repository and (v.digest == digest or v.index_child))
+        self._by_tag.discard_where(lambda k, v: k[0] == repository and (v.digest == digest or v.index_child))
         return True

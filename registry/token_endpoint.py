@@ -8,14 +8,17 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import HTTPException
 
-from registry.access import Authenticator, basic_password
+from registry.access import basic_password
 from registry.auth import Principal, Scope, parse_scopes
 from registry.errors import RegistryError
 from registry.http import registry_error_response
-from registry.http.common import UNAVAILABLE
+from registry.http.common import UNAVAILABLE, Registry, client_ip, refusal
+
+Req = Request[Any, Any, Any]
 
 
-def build_token_router(auth: Authenticator) -> Router:
+def build_token_router(reg: Registry) -> Router:
+    auth = reg.auth
     policy, tokens = auth.policy, auth.tokens
 
     async def grant(principal: Principal, requested: list[Scope]) -> list[Scope]:
@@ -33,7 +36,10 @@ def build_token_router(auth: Authenticator) -> Router:
                 granted.append(Scope(scope.type, scope.name, actions))
         return granted
 
-    async def answer(principal: Principal, scopes: list[Scope], offline: bool) -> Response[Any]:
+    async def answer(request: Req, principal: Principal, scopes: list[Scope], offline: bool) -> Response[Any]:
+        admission = policy.admit(principal, client_ip(request, reg.trusted_proxies))
+        if not admission.allowed:  # outside the token's networks (403), or too many requests (429)
+            raise refusal(admission)
         token, ttl = tokens.issue(principal.subject, await grant(principal, scopes))
         body: dict[str, Any] = {
             "token": token,
@@ -49,7 +55,7 @@ def build_token_router(auth: Authenticator) -> Router:
         return RegistryError("UNAUTHORIZED", message, headers={"WWW-Authenticate": f'Basic realm="{auth.realm}"'})
 
     @get("/token")
-    async def token_get(request: Request[Any, Any, Any]) -> Response[Any]:
+    async def token_get(request: Req) -> Response[Any]:
         header = request.headers.get("authorization") or ""
         scheme, _, credentials = header.partition(" ")
         secret = basic_password(credentials) if scheme.lower() == "basic" else None
@@ -60,10 +66,10 @@ def build_token_router(auth: Authenticator) -> Router:
             raise unauthorized("invalid credentials")
         params = request.query_params
         offline = params.get("offline_token", "").lower() == "true"
-        return await answer(principal, parse_scopes(params.getall("scope", [])), offline)
+        return await answer(request, principal, parse_scopes(params.getall("scope", [])), offline)
 
     @post("/token", status_code=200)
-    async def token_post(request: Request[Any, Any, Any]) -> Response[Any]:
+    async def token_post(request: Req) -> Response[Any]:
         form = await request.form()
         grant_type = form.get("grant_type")
         scopes = parse_scopes([str(s) for s in form.getall("scope")] if "scope" in form else [])
@@ -72,14 +78,13 @@ def build_token_router(auth: Authenticator) -> Router:
             if principal is None:
                 raise unauthorized("invalid credentials")
             offline = str(form.get("access_type", "")) == "offline"
-            return await answer(principal, scopes, offline)
+            return await answer(request, principal, scopes, offline)
         if grant_type == "refresh_token":
             verified = tokens.verify(str(form.get("refresh_token") or ""))
             principal = await policy.resolve(verified.subject) if verified and verified.kind == "refresh" else None
             if principal is None:
                 raise unauthorized("invalid or revoked refresh token")
-            response = await answer(principal, scopes, False)
-            return response
+            return await answer(request, principal, scopes, False)
         raise RegistryError("UNSUPPORTED", f"unsupported grant_type {grant_type!r}", status=400)
 
     return Router(

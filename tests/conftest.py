@@ -139,7 +139,7 @@ async def open_wharf(
         ),
         database=DatabaseSettings(url=database_url, auto_migrate=False),
         storage=storage,
-        registry=RegistrySettings(token_ttl=300, credential_cache_seconds=0.0),
+        registry=RegistrySettings(token_ttl=300, credential_cache_seconds=0.0, rate_limit=""),
         mail=MailSettings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port, mail_from="wharf@testserver.local"),
     )
     app = create_app(settings)

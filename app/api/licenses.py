@@ -11,10 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.common import DbId, Limit, QueryId, clamp, moment, page
+from app.api.limits import LimitsIn, RestrictionsIn
 from app.dependencies import CurrentActor, Licenses, Reader
 from app.guards import api
 from app.identity import Actor
+from app.limits import Limits, Restrictions
 from app.models import License
+from app.quotas import usage_of
 from app.roles import Permission
 from app.services import licenses as license_queries
 from app.services.licenses import GrantInput, LicenseInput
@@ -36,6 +39,8 @@ class LicenseIn(msgspec.Struct, forbid_unknown_fields=True):
     valid_until: str | None = None  # a date (the end of that UTC day) or a date and time
     grace_days: Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)] = 0
     notes: str = ""
+    limits: LimitsIn | None = None  # shared by every pull under the license, whichever token makes it
+    token_defaults: RestrictionsIn | None = None  # networks and limits the customer's new tokens start with
 
 
 class LicensePatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,12 +51,15 @@ class LicensePatch(msgspec.Struct, forbid_unknown_fields=True):
     valid_until: str | msgspec.UnsetType | None = msgspec.UNSET
     grace_days: Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)] | msgspec.UnsetType = msgspec.UNSET
     status: Literal["active", "suspended"] | msgspec.UnsetType = msgspec.UNSET
+    limits: LimitsIn | msgspec.UnsetType | None = msgspec.UNSET  # replaces all three (null: none)
+    token_defaults: RestrictionsIn | msgspec.UnsetType | None = msgspec.UNSET  # for tokens made from now on
 
 
-def license_json(lic: License, grants: list[GrantInput]) -> dict[str, Any]:
+def license_json(lic: License, grants: list[GrantInput], usage: dict[str, int]) -> dict[str, Any]:
     return {
         "id": lic.id,
         **license_queries.snapshot(lic, grants),
+        "usage": usage,  # pulls today and this month, bytes this month, under this license
         "created_at": iso(lic.created_at),
         "updated_at": iso(lic.updated_at),
     }
@@ -63,7 +71,8 @@ def _grants(data: list[GrantIn]) -> list[GrantInput]:
 
 async def _json(reader: AsyncSession, actor: Actor, license_id: int) -> dict[str, Any]:
     lic = await license_queries.find(reader, actor.vendor_id, license_id)
-    return license_json(lic, (await license_queries.grants_of(reader, [lic.id]))[lic.id])
+    usage = await usage_of(reader, "license", [lic.id])
+    return license_json(lic, (await license_queries.grants_of(reader, [lic.id]))[lic.id], usage[lic.id])
 
 
 class LicenseController(Controller):
@@ -84,6 +93,8 @@ class LicenseController(Controller):
                 valid_until=moment("valid_until", data.valid_until, "end"),
                 grace_days=data.grace_days,
                 notes=data.notes,
+                limits=data.limits.limits() if data.limits else Limits(),
+                token_defaults=data.token_defaults.restrictions() if data.token_defaults else Restrictions(),
             ),
         )
         return await _json(reader, actor, lic.id)
@@ -104,7 +115,8 @@ class LicenseController(Controller):
             stmt = stmt.where(License.id > after)
         found = (await reader.scalars(stmt)).all()
         grants = await license_queries.grants_of(reader, [lic.id for lic in found])
-        return page([license_json(lic, grants[lic.id]) for lic in found], clamp(limit))
+        usage = await usage_of(reader, "license", [lic.id for lic in found])
+        return page([license_json(lic, grants[lic.id], usage[lic.id]) for lic in found], clamp(limit))
 
     @get("/{license_id:int}", guards=[api(Permission.READ)])
     async def detail(self, license_id: FromPath[int], actor: CurrentActor, reader: Reader) -> dict[str, Any]:
@@ -124,6 +136,11 @@ class LicenseController(Controller):
         status = given.pop("status", None)
         if "grants" in given:
             given["grants"] = _grants(given["grants"])
+        if "limits" in given:
+            given["limits"] = given["limits"].limits() if given["limits"] is not None else Limits()
+        if "token_defaults" in given:
+            defaults = given["token_defaults"]
+            given["token_defaults"] = defaults.restrictions() if defaults is not None else Restrictions()
         for field, edge in (("valid_from", "start"), ("valid_until", "end")):
             if field in given:
                 given[field] = moment(field, given[field], edge)  # type: ignore[arg-type]

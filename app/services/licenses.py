@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import licensing
 from app.domain_events import DomainEvent
 from app.identity import Actor
+from app.limits import Limits, Restrictions
 from app.models import License, LicenseGrant
 from app.roles import Permission
 from app.services import customers, validation
@@ -40,9 +41,11 @@ class LicenseInput:
     valid_until: datetime | None = None
     grace_days: int = 0
     notes: str = ""
+    limits: Limits = field(default_factory=Limits)  # shared by every pull under the license
+    token_defaults: Restrictions = field(default_factory=Restrictions)  # what the customer's new tokens get
 
 
-EDITABLE = ("name", "notes", "grants", "valid_from", "valid_until", "grace_days")
+EDITABLE = ("name", "notes", "grants", "valid_from", "valid_until", "grace_days", "limits", "token_defaults")
 
 
 async def find(session: AsyncSession, vendor_id: int, license_id: int) -> License:
@@ -73,7 +76,18 @@ def snapshot(lic: License, grants: list[GrantInput]) -> dict[str, Any]:
         "valid_until": iso(lic.valid_until),
         "grace_days": lic.grace_days,
         "grants": [{"repository": g.repository, "tags": g.tags} for g in grants],
+        "limits": Limits.of(lic.limits).json(),
+        "token_defaults": Restrictions.of(lic.token_defaults).json(),
     }
+
+
+def _limits_text(limits: Limits) -> str | None:
+    return json.dumps(validation.limits("limits", limits).json()) if limits else None
+
+
+def _defaults_text(defaults: Restrictions) -> str | None:
+    defaults = validation.restrictions("token_defaults.", defaults)
+    return json.dumps(defaults.json()) if defaults else None
 
 
 def check_grants(vendor_slug: str, grants: list[GrantInput]) -> list[GrantInput]:
@@ -121,6 +135,8 @@ class LicenseService(Service):
                 valid_from=validation.moment("valid_from", data.valid_from),
                 valid_until=validation.moment("valid_until", data.valid_until),
                 grace_days=data.grace_days,
+                limits=_limits_text(data.limits),
+                token_defaults=_defaults_text(data.token_defaults),
             )
             change.session.add(lic)
             await change.session.flush()
@@ -143,6 +159,10 @@ class LicenseService(Service):
                 changes["name"] = validation.name("name", changes["name"], "license")
             if "notes" in changes:
                 changes["notes"] = validation.notes("notes", changes["notes"])
+            if "limits" in changes:
+                changes["limits"] = _limits_text(changes["limits"])
+            if "token_defaults" in changes:
+                changes["token_defaults"] = _defaults_text(changes["token_defaults"])
             grants = check_grants(actor.vendor_slug, changes.pop("grants")) if "grants" in changes else None
             current = (await grants_of(change.session, [lic.id]))[lic.id]
             merged: dict[str, Any] = {

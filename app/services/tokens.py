@@ -3,6 +3,7 @@ and stored only as a hash; a token never carries more than the role of the perso
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -13,18 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.credentials import hash_secret, hint_of, new_secret
 from app.domain_events import DomainEvent
 from app.identity import Actor
-from app.models import Organization, Token
+from app.limits import Limits, NoOverlap, Restrictions
+from app.models import License, Organization, Token
 from app.roles import VENDOR_ROLES, Permission, may_grant
 from app.services import customers, validation
 from app.services.base import Change, Service, require
-from app.services.errors import Forbidden, Invalid, NotFound
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.times import iso, utcnow
 
 VENDOR_KINDS = ("api", "push")
+EDITABLE = ("name", "expires_at", "allowed_cidrs", "limits")
 
 
 def snapshot(token: Token) -> dict[str, Any]:
-    return {
+    found = {
         "name": token.name,
         "kind": token.kind,
         "role": token.role,
@@ -32,6 +35,36 @@ def snapshot(token: Token) -> dict[str, Any]:
         "expires_at": iso(token.expires_at),
         "revoked_at": iso(token.revoked_at),
     }
+    if token.kind == "pull":
+        found.update(restrictions_of(token).json())
+    return found
+
+
+def restrictions_of(token: Token) -> Restrictions:
+    return Restrictions(tuple(json.loads(token.allowed_cidrs or "[]")), Limits.of(token.limits))
+
+
+def _store(token: Token, restrictions: Restrictions) -> None:
+    token.allowed_cidrs = json.dumps(list(restrictions.allowed_cidrs)) if restrictions.allowed_cidrs else None
+    token.limits = json.dumps(restrictions.limits.json()) if restrictions.limits else None
+
+
+async def token_defaults(session: AsyncSession, customer_id: int) -> Restrictions:
+    """What a new pull token of the customer starts with: the tightest of its licenses' token defaults."""
+    stored = await session.scalars(
+        select(License.token_defaults).where(License.customer_id == customer_id, License.token_defaults.is_not(None))
+    )
+    combined = Restrictions()
+    for text in stored:
+        try:
+            combined = combined.tightest(Restrictions.of(text))
+        except NoOverlap as exc:
+            raise Invalid(
+                "allowed_cidrs",
+                f"The networks this customer's licenses allow for tokens do not overlap "
+                f"({exc}); the vendor has to change them before a token can be made.",
+            ) from None
+    return combined
 
 
 def _expiry(expires_at: datetime | None) -> datetime | None:
@@ -42,7 +75,13 @@ def _expiry(expires_at: datetime | None) -> datetime | None:
 
 
 async def _issue(
-    change: Change, kind: str, name: str, org_id: int, role: str, expires_at: datetime | None
+    change: Change,
+    kind: str,
+    name: str,
+    org_id: int,
+    role: str,
+    expires_at: datetime | None,
+    restrictions: Restrictions | None = None,
 ) -> tuple[Token, str]:
     secret = new_secret(kind)
     token = Token(
@@ -55,6 +94,8 @@ async def _issue(
         expires_at=expires_at,
         created_by=change.actor.user_id,
     )
+    if restrictions is not None:
+        _store(token, restrictions)
     change.session.add(token)
     await change.session.flush()
     await change.session.refresh(token)
@@ -93,15 +134,55 @@ class PullTokenService(Service):
         elif actor.org_kind != "customer" or actor.org_id != customer_id:
             raise NotFound(f"customer {customer_id} not found")
 
-    async def create(self, actor: Actor, customer_id: int, name: str, expires_at: datetime | None) -> tuple[Token, str]:
+    async def create(
+        self,
+        actor: Actor,
+        customer_id: int,
+        name: str,
+        expires_at: datetime | None,
+        restrictions: Restrictions | None = None,
+    ) -> tuple[Token, str]:
+        """A new pull token; without `restrictions` (which only the vendor sets) it takes the customer's
+        licenses' token defaults."""
         self._customer_of(actor, customer_id)
+        if restrictions is not None and not actor.is_vendor_staff:
+            raise Forbidden("Only the vendor sets the networks and limits of a token.")
         async with self.change(actor) as change:
             await customers.find(change.session, actor.vendor_id, customer_id)  # another vendor's: not found, first
             name = validation.name("name", name, "token")
             expires_at = _expiry(expires_at)
-            token, secret = await _issue(change, "pull", name, customer_id, "pull", expires_at)
+            if restrictions is None:
+                restrictions = await token_defaults(change.session, customer_id)
+            restrictions = validation.restrictions("", restrictions)
+            token, secret = await _issue(change, "pull", name, customer_id, "pull", expires_at, restrictions)
             change.record(DomainEvent.PULL_TOKEN_CREATED, "token", token.id, after=snapshot(token))
         return token, secret
+
+    async def update(self, actor: Actor, token_id: int, changes: dict[str, Any]) -> Token:
+        """Change the given fields (any of EDITABLE): only the vendor's staff who manage customers may.
+        Networks and limits apply to the token's next request, on every node within seconds."""
+        if not actor.is_vendor_staff:
+            raise Forbidden("Only the vendor changes a token's name, expiry, networks and limits.")
+        require(actor, Permission.MANAGE_CUSTOMERS)
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise Invalid(sorted(unknown)[0], "This field cannot be changed.")
+        async with self.change(actor) as change:
+            token = await self.find(change.session, actor, token_id)
+            if token.revoked_at is not None:
+                raise Conflict("token", f"The token {token.name} is revoked; it cannot be changed.")
+            before, current = snapshot(token), restrictions_of(token)
+            if "name" in changes:
+                token.name = validation.name("name", changes["name"], "token")
+            if "expires_at" in changes:
+                token.expires_at = _expiry(changes["expires_at"])
+            cidrs = validation.networks("allowed_cidrs", changes.get("allowed_cidrs", current.allowed_cidrs))
+            _store(token, Restrictions(cidrs, validation.limits("limits", changes.get("limits", current.limits))))
+            after = snapshot(token)
+            if after != before:
+                change.record(DomainEvent.PULL_TOKEN_UPDATED, "token", token.id, before=before, after=after)
+                change.drops_access = True
+        return token
 
     async def find(self, session: AsyncSession, actor: Actor, token_id: int) -> Token:
         """A pull token the actor may see: the vendor's customers' (staff), the organization's (customer

@@ -9,13 +9,13 @@ from litestar import Response
 from litestar.response import Stream
 
 from registry.access import Caller, can_read
-from registry.auth import DELETE, PULL, PUSH, Decision
+from registry.auth import DELETE, PULL, PUSH, Decision, Read
 from registry.digests import parse_digest
 from registry.errors import RegistryError
 from registry.events import RegistryAction
 from registry.http.common import API_VERSION, Registry, Req, body_chunks, empty
 from registry.http.file_send import FileSend, offers_zero_copy, open_at
-from registry.http.gate import digest_decision, enforce, warning_headers
+from registry.http.gate import admit_read, digest_decision, enforce, warning_headers
 from registry.names import Route, validate_name
 from registry.uploads import upload_headers
 
@@ -60,9 +60,11 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
                 headers={"Content-Range": f"bytes */{size}"},
             )
         (start, end), status = wanted, 206
+    length = end - start + 1
+    # a byte quota stops the download that would cross it; pulls already under way go on otherwise
+    admit_read(reg, request, caller, Read("blob", route.name, digest, length, decision.license), digest)
     url = await reg.store.redirect_url(parsed)
     if url is not None:  # the client fetches the bytes (and its range) from storage: record what was handed off
-        handed_off = end - start + 1
         reg.emit(
             request,
             caller,
@@ -70,15 +72,17 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
             route.name,
             license=decision.license,
             digest=digest,
-            bytes=handed_off,
+            bytes=length,
             status=307,
         )
         return Response(content=b"", status_code=307, headers={**headers, "Location": url})
     if status == 206:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    headers["Content-Length"] = str(end - start + 1)
+    headers["Content-Length"] = str(length)
 
     def record(sent: int) -> None:  # the download event: bytes actually sent, also when the client goes away
+        if sent < length:
+            reg.auth.policy.release_unsent(caller.principal, decision.license, length - sent)
         reg.emit(
             request,
             caller,
@@ -95,15 +99,17 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
         try:  # open it before answering: garbage collection may have removed it since we cached its size
             file = open_at(str(path), start)
         except FileNotFoundError:
+            reg.auth.policy.release_unsent(caller.principal, decision.license, length)
             reg.metadata.forget_blob(route.name, digest)
             raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}") from None
-        return FileSend(file, end - start + 1, record, status_code=status, headers=headers)
+        return FileSend(file, length, record, status_code=status, headers=headers)
     chunks = reg.store.read(parsed, start, end) if end >= start else None
     first = b""
     if chunks is not None:
         try:  # open it before answering: garbage collection may have removed it since we cached its size
             first = await anext(chunks, b"")
         except FileNotFoundError:
+            reg.auth.policy.release_unsent(caller.principal, decision.license, length)
             reg.metadata.forget_blob(route.name, digest)
             raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}") from None
 

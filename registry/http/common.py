@@ -15,6 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from registry.access import Authenticator, Caller
+from registry.auth import Admission
 from registry.errors import UNAVAILABLE_RETRY_SECONDS, ClientGone, RegistryError
 from registry.events import MAX_USER_AGENT, EventSink, RegistryAction, RegistryEvent
 from registry.metadata import Metadata
@@ -43,8 +44,18 @@ class Registry:
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
 
     async def caller(self, request: Req, route: Route | None, action: str) -> Caller:
+        """The authenticated caller, once the policy admits it from its address at this moment."""
         scope = f"repository:{route.name}:{action}" if route else None
-        return await self.auth.caller(request.headers.get("authorization"), scope)
+        caller = await self.auth.caller(request.headers.get("authorization"), scope)
+        admission = self.auth.policy.admit(caller.principal, client_ip(request, self.trusted_proxies))
+        if not admission.allowed:
+            if admission.status == 403 and route is not None:  # a runaway client's 429s are not recorded one by one
+                reason = admission.reason
+                self.emit(
+                    request, caller, RegistryAction.DENIED, route.name, reference=route.ref, status=403, reason=reason
+                )
+            raise refusal(admission)
+        return caller
 
     def emit(self, request: Req, caller: Caller, action: RegistryAction, repository: str, **fields: Any) -> None:
         self.events.emit(
@@ -58,6 +69,12 @@ class Registry:
                 **fields,
             )
         )
+
+
+def refusal(admission: Admission) -> RegistryError:
+    """The OCI error for a refused admission: DENIED (403) or TOOMANYREQUESTS (429), with its headers."""
+    code = "TOOMANYREQUESTS" if admission.status == 429 else "DENIED"
+    return RegistryError(code, admission.reason, status=admission.status, headers=dict(admission.headers))
 
 
 def client_ip(request: Req, trusted: tuple[IPv4Network | IPv6Network, ...]) -> str | None:

@@ -4,10 +4,10 @@ readable when some tag that reaches it is (tag history, enclosing indexes, refer
 from __future__ import annotations
 
 from registry.access import Caller
-from registry.auth import ALLOWED, Decision
+from registry.auth import ALLOWED, Decision, Read
 from registry.errors import RegistryError
 from registry.events import RegistryAction
-from registry.http.common import Registry, Req, header_text
+from registry.http.common import Registry, Req, header_text, refusal
 
 
 async def tag_decision(reg: Registry, caller: Caller, repository: str, tag: str) -> Decision:
@@ -32,6 +32,25 @@ def enforce(reg: Registry, request: Req, caller: Caller, decision: Decision, rep
     reason = decision.reason or "access denied"
     reg.emit(request, caller, RegistryAction.DENIED, repository, reference=reference, status=403, reason=reason)
     raise RegistryError("DENIED", reason)
+
+
+def admit_read(reg: Registry, request: Req, caller: Caller, read: Read, reference: str | None) -> dict[str, str]:
+    """The quota headers for a read the policy admits; a refusal (429) is recorded, then raised."""
+    admission = reg.auth.policy.admit_read(caller.principal, read)
+    if not admission.allowed:
+        reg.emit(
+            request,
+            caller,
+            RegistryAction.DENIED,
+            read.repository,
+            license=read.license,
+            reference=reference,
+            digest=read.digest,
+            status=admission.status,
+            reason=admission.reason,
+        )
+        raise refusal(admission)
+    return dict(admission.headers)
 
 
 def warning_headers(decision: Decision) -> dict[str, str]:

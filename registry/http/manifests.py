@@ -7,12 +7,12 @@ from typing import Any
 from litestar import Response
 
 from registry.access import Caller, can_read
-from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision
+from registry.auth import ALLOWED, DELETE, PULL, PUSH, Decision, Read
 from registry.digests import digest_of, looks_like_digest, parse_digest
 from registry.errors import RegistryError
 from registry.events import RegistryAction
 from registry.http.common import API_VERSION, Registry, Req, empty
-from registry.http.gate import digest_decision, enforce, tag_decision, warning_headers
+from registry.http.gate import admit_read, digest_decision, enforce, tag_decision, warning_headers
 from registry.manifests import MAX_MANIFEST_SIZE, parse_manifest
 from registry.metadata import ManifestRecord
 from registry.names import Route, validate_tag
@@ -53,6 +53,8 @@ def _headers(record: ManifestRecord, decision: Decision) -> dict[str, str]:
 
 async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller, record, decision = await _readable_manifest(reg, request, route)
+    read = Read("pull", route.name, record.digest, len(record.content), decision.license, not record.index_child)
+    quota = admit_read(reg, request, caller, read, route.ref)
     reg.emit(
         request,
         caller,
@@ -64,11 +66,13 @@ async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[An
         media_type=record.media_type,
         bytes=len(record.content),
     )
-    return Response(content=record.content, media_type=record.media_type, headers=_headers(record, decision))
+    headers = {**_headers(record, decision), **quota}
+    return Response(content=record.content, media_type=record.media_type, headers=headers)
 
 
 async def head_manifest(reg: Registry, request: Req, route: Route) -> Response[None]:
     caller, record, decision = await _readable_manifest(reg, request, route)
+    quota = admit_read(reg, request, caller, Read("check", route.name, record.digest, 0, decision.license), route.ref)
     reg.emit(
         request,
         caller,
@@ -79,7 +83,7 @@ async def head_manifest(reg: Registry, request: Req, route: Route) -> Response[N
         digest=record.digest,
         media_type=record.media_type,
     )
-    return Response(content=None, headers=_headers(record, decision))
+    return Response(content=None, headers={**_headers(record, decision), **quota})
 
 
 async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:

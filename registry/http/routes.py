@@ -21,7 +21,7 @@ def _unsupported(method: str, what: str) -> RegistryError:
 def build_router(reg: Registry) -> Router:
     @get("/v2/")
     async def ping(request: Req) -> Response[Any]:
-        await reg.auth.caller(request.headers.get("authorization"))
+        await reg.caller(request, None, "")
         return Response(content={}, headers=API_VERSION)
 
     @get("/v2/{rest:path}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import basic
 from tests.registry.helpers import push_image
 from tests.support.oci import image
 
@@ -61,3 +62,31 @@ async def test_pull_path_never_writes(wharf, count_queries):
     await wharf.client.get(f"/v2/{repo}/tags/list", headers=wharf.auth)
     writes = [s for s in count_queries.statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
     assert count_queries.statements and writes == []
+
+
+async def test_quotas_count_in_memory_and_merge_in_the_background(wharf, count_queries, cached_credentials):
+    repo, img = wharf.repo(), image("quota-counted")
+    await push_image(wharf, repo, img, "v1")
+    api = {"Authorization": f"Bearer {wharf.token}"}
+    customer = (await wharf.client.post("/api/v1/customers", json={"name": "Counted"}, headers=api)).json()
+    limits = {"pulls_per_day": 100, "pulls_per_month": 1000, "bytes_per_month": 10**9}
+    grants = [{"repository": repo, "tags": ["*"]}]
+    lic = {"customer_id": customer["id"], "name": "Counted", "grants": grants, "limits": limits}
+    assert (await wharf.client.post("/api/v1/licenses", json=lic, headers=api)).status_code == 201
+    path = f"/api/v1/customers/{customer['id']}/pull-tokens"
+    token = (await wharf.client.post(path, json={"name": "ci", "limits": limits}, headers=api)).json()
+    auth = {"Authorization": basic("x", token["token"])}
+
+    async def pull() -> None:
+        r = await wharf.client.get(f"/v2/{repo}/manifests/v1", headers=auth)
+        assert r.status_code == 200 and "RateLimit" in r.headers
+        for digest in img.blobs:
+            assert (await wharf.client.get(f"/v2/{repo}/blobs/{digest}", headers=auth)).status_code == 200
+
+    await pull()  # caches warm
+    count_queries.statements.clear()
+    await pull()
+    assert count_queries.statements == []  # a warm pull under quotas: memory only
+    await wharf.app.state.quotas.merge()
+    writes = [s for s in count_queries.statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(writes) == 1 and "quota_usage" in writes[0]  # one batch, off the request path

@@ -7,7 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 import httpx
 import pytest
@@ -40,11 +40,12 @@ def seconds_until(condition: Callable[[], bool]) -> float:
     return time.monotonic() - started
 
 
-@pytest.fixture
-def nodes(postgres_base, s3_server, tmp_path):
+@contextmanager
+def two_nodes(postgres_base, s3_server, tmp_path, extra_env=None):
+    """Nodes A and B on a new database and bucket prefix, with `extra_env` on both."""
     name = f"wharf_nodes_{uuid.uuid4().hex[:10]}"
     url = in_thread(asyncio.run, postgres.create_database(postgres_base, name))
-    s3 = s3_server.env(f"nodes-{uuid.uuid4().hex[:8]}/")
+    s3 = {**s3_server.env(f"nodes-{uuid.uuid4().hex[:8]}/"), **(extra_env or {})}
     a = start_server(tmp_path / "a", url, extra_env={**s3, "WHARF_NODE_NAME": "a"})
     b = start_server(tmp_path / "b", url, vendor="othervendor", extra_env={**s3, "WHARF_NODE_NAME": "b"})
     try:
@@ -53,6 +54,12 @@ def nodes(postgres_base, s3_server, tmp_path):
         b.stop()
         a.stop()
         in_thread(asyncio.run, postgres.drop_database(postgres_base, name))
+
+
+@pytest.fixture
+def nodes(postgres_base, s3_server, tmp_path):
+    with two_nodes(postgres_base, s3_server, tmp_path) as pair:
+        yield pair
 
 
 def test_what_one_node_is_told_the_other_enforces_within_seconds(nodes):

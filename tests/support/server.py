@@ -60,6 +60,8 @@ def start_server(
         **(extra_env or {}),
     }
     env.pop("WHARF_PUBLIC_URL", None)
+    if "WHARF_RATE_LIMIT" not in (extra_env or {}):  # long streams (uploads, pulls, the GC race) run without it
+        env.pop("WHARF_RATE_LIMIT", None)
     boot = subprocess.run(
         [
             str(BIN / "wharf"),
