@@ -63,24 +63,8 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
     length = end - start + 1
     # a byte quota stops the download that would cross it; pulls already under way go on otherwise
     admit_read(reg, request, caller, Read("blob", route.name, digest, length, decision.license), digest)
-    url = await reg.store.redirect_url(parsed)
-    if url is not None:  # the client fetches the bytes (and its range) from storage: record what was handed off
-        reg.emit(
-            request,
-            caller,
-            RegistryAction.BLOB_GET,
-            route.name,
-            license=decision.license,
-            digest=digest,
-            bytes=length,
-            status=307,
-        )
-        return Response(content=b"", status_code=307, headers={**headers, "Location": url})
-    if status == 206:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    headers["Content-Length"] = str(length)
 
-    def record(sent: int) -> None:  # the download event: bytes actually sent, also when the client goes away
+    def record(sent: int, answered: int = status) -> None:  # the event: bytes sent, also when the client leaves
         if sent < length:
             reg.auth.policy.release_unsent(caller.principal, decision.license, length - sent)
         reg.emit(
@@ -91,9 +75,16 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
             license=decision.license,
             digest=digest,
             bytes=sent,
-            status=status,
+            status=answered,
         )
 
+    url = await reg.store.redirect_url(parsed)
+    if url is not None:  # the client fetches the bytes (and its range) from storage: record what was handed off
+        record(length, 307)
+        return Response(content=b"", status_code=307, headers={**headers, "Location": url})
+    if status == 206:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(length)
     path = reg.store.local_path(parsed)
     if path is not None and end >= start and offers_zero_copy(request):
         try:  # open it before answering: garbage collection may have removed it since we cached its size

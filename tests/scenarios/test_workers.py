@@ -10,31 +10,23 @@ import os
 import signal
 import socket
 import time
-import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 import pytest
 
 from tests.conftest import in_thread
+from tests.scenarios import test_graceful_shutdown
 from tests.scenarios.test_durability import push
+from tests.scenarios.test_graceful_shutdown import stored_probes
 from tests.scenarios.test_two_nodes import enforce_across_nodes
-from tests.support import postgres
 from tests.support.oci import image
 from tests.support.server import LiveServer, start_server
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def database(postgres_base):
-    name = f"wharf_workers_{uuid.uuid4().hex[:10]}"
-    url = in_thread(asyncio.run, postgres.create_database(postgres_base, name))
-    yield url
-    in_thread(asyncio.run, postgres.drop_database(postgres_base, name))
+postgres_database = test_graceful_shutdown.postgres_database  # a new database per test
 
 
 def start_workers(tmp_path: Path, url: str, **env: str) -> LiveServer:
@@ -66,22 +58,10 @@ def held(spool: Path) -> bool:
     return False
 
 
-async def stored_probes(url: str) -> dict[str, int]:
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        rows = await conn.fetch(
-            "SELECT user_agent, count(*) AS n FROM download_events WHERE user_agent LIKE 'worker-probe-%' "
-            "GROUP BY user_agent"
-        )
-    finally:
-        await conn.close()
-    return {row["user_agent"]: row["n"] for row in rows}
-
-
-def test_changes_reach_every_worker_within_the_poll_interval(database, tmp_path):
+def test_changes_reach_every_worker_within_the_poll_interval(postgres_database, tmp_path):
     # Each keep-alive connection stays on one worker, and which one is the kernel's choice: what is
     # promised, and checked, is the bound that holds whichever worker answers.
-    server = start_workers(tmp_path, database)
+    server = start_workers(tmp_path, postgres_database)
     try:
         with ExitStack() as clients:
             enforce_across_nodes(server, server, lambda **kw: clients.enter_context(httpx.Client(timeout=30, **kw)))
@@ -89,26 +69,26 @@ def test_changes_reach_every_worker_within_the_poll_interval(database, tmp_path)
         server.stop()
 
 
-def test_each_worker_spools_its_own_events_and_sigterm_drains_them_all(database, tmp_path):
-    server = start_workers(tmp_path, database, WHARF_AUDIT_FLUSH_SECONDS="3600")  # only the shutdown drains
+def test_each_worker_spools_its_own_events_and_sigterm_drains_them_all(postgres_database, tmp_path):
+    server = start_workers(tmp_path, postgres_database, WHARF_AUDIT_FLUSH_SECONDS="3600")  # only the shutdown drains
     try:
         push(server, "acme/workers", image("workers"))
         spools = worker_spools(tmp_path)
         assert len(spools) == 2 and all(held(spool) for spool in spools)
         answered = []
         for i in range(200):  # a new connection each time: the kernel hands them to both workers
-            agent = f"worker-probe-{i}"
+            agent = f"term-probe-{i}"
             r = httpx.get(
                 f"{server.url}/v2/acme/workers/manifests/v1", auth=("ci", server.token), headers={"User-Agent": agent}
             )
             assert r.status_code == 200
             answered.append(agent)
-        assert in_thread(asyncio.run, stored_probes(database)) == {}  # all still in the spools
+        assert in_thread(asyncio.run, stored_probes(postgres_database)) == {}  # all still in the spools
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(60) == 0
     finally:
         server.log.close()
-    rows = in_thread(asyncio.run, stored_probes(database))
+    rows = in_thread(asyncio.run, stored_probes(postgres_database))
     assert set(rows) == set(answered) and all(n == 1 for n in rows.values())
     for spool in spools:  # drained to the end, and no longer held
         events = spool / "events.jsonl"
@@ -118,8 +98,8 @@ def test_each_worker_spools_its_own_events_and_sigterm_drains_them_all(database,
     assert log.count("Application shutdown complete") == 2
 
 
-def test_a_killed_supervisor_takes_its_workers_down(database, tmp_path):
-    server = start_workers(tmp_path, database)
+def test_a_killed_supervisor_takes_its_workers_down(postgres_database, tmp_path):
+    server = start_workers(tmp_path, postgres_database)
     try:
         workers = workers_of(server)
         server.process.send_signal(signal.SIGKILL)
