@@ -43,7 +43,10 @@ lint: $(VENV)/.dev-deps
 test: system-deps $(VENV)/.dev-deps lint
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# The benchmark also needs nginx (the ceiling: static files) and the profiler and the other ASGI server it compares.
+bench: APT_PACKAGES += nginx
 bench: system-deps $(VENV)/.dev-deps
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

@@ -25,36 +25,40 @@ def main() -> None:
 @click.option("--host", help="Address to listen on (WHARF_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (WHARF_PORT, default 5000).")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (WHARF_DATA_DIR).")
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 512),
+    help="Server processes sharing the port (WHARF_WORKERS, default 1); PostgreSQL for more than one.",
+)
+def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int | None) -> None:
     """Start Wharf (migrations run first unless WHARF_AUTO_MIGRATE=false)."""
-    import uvicorn
+    from app import server
 
-    from app.http_protocol import BoundedHeadProtocol
-
-    for name, value in (("WHARF_HOST", host), ("WHARF_PORT", port), ("WHARF_DATA_DIR", data_dir)):
+    for name, value in (
+        ("WHARF_HOST", host),
+        ("WHARF_PORT", port),
+        ("WHARF_DATA_DIR", data_dir),
+        ("WHARF_WORKERS", workers),
+    ):
         if value is not None:
             os.environ[name] = str(value)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        click.echo(f"error: invalid setting: {exc}", err=True)
+        sys.exit(2)
+    if settings.server.workers < 1:
+        click.echo(f"error: WHARF_WORKERS must be at least 1, not {settings.server.workers}", err=True)
+        sys.exit(2)
     level = settings.observability.log_level.lower()
     try:
         log_config = configure_logging(settings.observability.log_format, level)
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    log.info("Wharf on %s (data: %s)", settings.public_url, settings.server.data_dir.resolve())
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=settings.server.host,
-        port=settings.server.port,
-        loop="uvloop",
-        http=BoundedHeadProtocol,  # httptools, with request heads capped at 64 KiB (431 past that)
-        access_log=False,  # the reverse proxy keeps access logs; /metrics counts requests
-        log_config=log_config,
-        log_level=level,
-        proxy_headers=False,  # client addresses are Wharf's call: WHARF_TRUSTED_PROXIES only
-        timeout_graceful_shutdown=10,
-    )
+    workers_note = f", {settings.server.workers} worker processes" if settings.server.workers > 1 else ""
+    log.info("Wharf on %s (data: %s%s)", settings.public_url, settings.server.data_dir.resolve(), workers_note)
+    server.run(settings, log_config, level)
 
 
 @main.group()

@@ -23,7 +23,7 @@ from app import db
 from app.api import build_api_router
 from app.api_docs import LocalSwaggerUI
 from app.audit.rollup import roll_up_pending
-from app.audit.spool import Spool
+from app.audit.spool import claim
 from app.audit.writer import SpoolWriter, WriterThread
 from app.blob_stores import build_blob_store
 from app.body_limits import BodyLimits
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         access_ttl=settings.registry.token_ttl,
     )
     auth = Authenticator(policy, tokens, realm=f"{settings.public_url}/token")
-    spool = Spool(settings.spool_dir)
+    spool = claim(settings.spool_dir, settings.server.workers)  # one per worker process
     writer = SpoolWriter(spool, engine)  # drains on demand (tests); serving drains on the WriterThread
     proxies = trusted_proxies(settings.registry.trusted_proxies)
     metrics = WharfMetrics()

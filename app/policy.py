@@ -38,6 +38,8 @@ from registry.sql import write_transaction
 
 log = logging.getLogger(__name__)
 CACHE_ENTRIES = 100_000  # per cache; past it the least recently used answers go first
+RULE_SETS = 64  # distinct sets of tag rules whose answers per tag are remembered
+MATCHES_PER_RULE_SET = 50_000  # tags remembered per rule set; past it the set starts again
 _ROLE_ACTIONS = {Permission.PULL: PULL, Permission.PUSH: PUSH, Permission.DELETE: DELETE}
 Vendor = aliased(Organization)
 # While the database is away, pulls go on with the last answers known (the audit spool keeps the record).
@@ -62,6 +64,7 @@ class WharfPolicy:
         self._by_hash: LRUCache[str, tuple[float, Principal | None]] = LRUCache(CACHE_ENTRIES)
         self._by_subject: LRUCache[str, tuple[float, Principal | None]] = LRUCache(CACHE_ENTRIES)
         self._licenses: LRUCache[int, tuple[float, tuple[licensing.License, ...]]] = LRUCache(CACHE_ENTRIES)
+        self._tag_matches: LRUCache[tuple[licensing.TagRule, ...], dict[str, bool]] = LRUCache(RULE_SETS)
         self._license_limits: LRUCache[int, tuple[str, Limits]] = LRUCache(CACHE_ENTRIES)  # id -> (name, limits)
         self._tag_rules: LRUCache[str, tuple[float, str | None]] = LRUCache(CACHE_ENTRIES)
         self._hits = self._misses = 0
@@ -233,7 +236,19 @@ class WharfPolicy:
         if not self.restricts_tags(principal):
             return tags
         licenses = await self.customer_licenses(principal.identity.org_id)
-        return licensing.allowed_tags(licenses, repository, tags, datetime.now(UTC))
+        rules = licensing.tag_rules_in_force(licenses, repository, datetime.now(UTC))
+        if not rules:
+            return []
+        # A tag matches a rule set or not, forever: remember it, so a listing of 10,000 tags costs
+        # dictionary look-ups, and only tags new since the last listing are matched.
+        known = self._tag_matches.get(rules)
+        if known is None or len(known) > MATCHES_PER_RULE_SET:
+            known = self._tag_matches[rules] = {}
+        unknown = [tag for tag in tags if tag not in known]
+        if unknown:
+            matching = set(licensing.tags_matching(rules, unknown))
+            known.update((tag, tag in matching) for tag in unknown)
+        return [tag for tag in tags if known[tag]]
 
     async def tag_may_move(self, principal: Principal, repository: str, tag: str) -> Decision:
         rule = await self.immutability_rule(principal.identity.vendor_id, repository)

@@ -25,6 +25,8 @@ class ServerSettings:
     """WHARF_DATA_DIR: where the embedded database, filesystem blobs and the audit spool live."""
     node_name: str = field(default_factory=lambda: _env("WHARF_NODE_NAME", ""))
     """WHARF_NODE_NAME: this process's name for its own audit spool; default <hostname>-<port>."""
+    workers: int = field(default_factory=lambda: int(_env("WHARF_WORKERS", "1")))
+    """WHARF_WORKERS: server processes on the one port (`wharf serve --workers`); each has its own spool."""
 
 
 @dataclass(frozen=True)

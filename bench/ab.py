@@ -37,7 +37,7 @@ def start(workdir: Path, name: str, before_tree: str) -> Server:
 
 def measure(server: Server, seconds: int) -> dict[str, float]:
     cpu = server.cpu_seconds()
-    result = clients.wrk(server, REPO, seconds)
+    result = clients.wrk(server, f"/v2/{REPO}/manifests/v1", seconds, server.headers)
     result["cpu_us_per_req"] = (server.cpu_seconds() - cpu) / (result["rps"] * seconds) * 1e6
     return result
 

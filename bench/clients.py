@@ -56,11 +56,13 @@ def parse_wrk(out: str) -> dict[str, float]:
     return result
 
 
-def wrk(server: Server, repo: str, seconds: int, threads: int = 2, connections: int = 16) -> dict[str, float]:
-    headers = {"Accept": OCI_MANIFEST, **server.headers}
+def wrk(
+    server: Server, path: str, seconds: int, headers: dict[str, str], threads: int = 2, connections: int = 16
+) -> dict[str, float]:
+    """GET `path` for `seconds` with wrk: req/s and latency (average, p50, p99 in ms)."""
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    argv += [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
-    argv.append(f"http://{server.host}/v2/{repo}/manifests/v1")
+    argv += [arg for name, value in {"Accept": OCI_MANIFEST, **headers}.items() for arg in ("-H", f"{name}: {value}")]
+    argv.append(f"http://{server.host}{path}")
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     if proc.returncode != 0:
         raise RuntimeError(f"{argv} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

@@ -1,41 +1,65 @@
-"""Medians over rounds, Wharf/reference ratios (always oriented so that > 1 means Wharf is better) and goals."""
+"""Medians over rounds, Wharf/reference ratios and the issue's goals, as the table the README shows."""
 
 from __future__ import annotations
 
+import operator
 import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bench.runner import PHASES, Results, pushed_bytes
 
-# phase -> (metric, target for the "better" ratio); metrics are the rows printed for the phase
-GOALS = {
-    "push-100MiB": ("cpu/GB", 1.0),
-    "push-20x1MiB": ("cpu/GB", 1.0),
-    "pull-100MiB": ("seconds", 1.0),
-    "pull-20x1MiB": ("seconds", 1.0),
-    "manifest-get": ("rps", 1.5),
-}
-GOAL_TEXT = {
-    "cpu/GB": "Wharf server CPU per GB <= reference's",
-    "seconds": "pull at least as fast (ref/wharf time >= 1.0)",
-    "rps": "wharf/ref req/s >= 1.5",
-}
-HIGHER_IS_BETTER = {"rps"}
+Medians = dict[str, dict[str, dict[str, float]]]  # server -> phase -> metric -> median over rounds
 UNITS = {
     "seconds": "wall s",
-    "cpu": "server CPU s",
-    "cpu/GB": "CPU s per GB",
+    "cpu/GB": "server CPU s per GB",
     "rps": "req/s",
-    "latency_avg_ms": "latency avg ms",
-    "latency_p99_ms": "latency p99 ms",
-    "cpu_us/req": "CPU us per req",
+    "latency_p50_ms": "p50 ms",
+    "latency_p99_ms": "p99 ms",
+    "cpu_us/req": "server CPU µs per req",
+}
+METRICS = {
+    "push": ["seconds", "cpu/GB"],
+    "pull": ["seconds", "cpu/GB"],
+    "manifest": ["rps", "latency_p50_ms", "latency_p99_ms", "cpu_us/req"],
+    "tags": ["latency_p50_ms", "latency_p99_ms"],
 }
 
 
-def _metrics(phase: str) -> list[str]:
-    if phase == "manifest-get":
-        return ["rps", "latency_avg_ms", "latency_p99_ms", "cpu_us/req"]
-    return ["seconds", "cpu", "cpu/GB"] if phase.startswith("push") else ["seconds", "cpu"]
+@dataclass(frozen=True)
+class Goal:
+    phase: str
+    metric: str
+    text: str
+    target: float
+    test: Callable[[float, float], bool]
+    versus: str = "reference"  # whose number Wharf's is divided by; "" for an absolute target
+
+    def value(self, med: Medians) -> float | None:
+        mine = med.get("wharf-s3" if self.versus == "wharf" else "wharf", {}).get(self.phase, {}).get(self.metric)
+        if mine is None:
+            return None
+        if not self.versus:
+            return mine
+        theirs = med.get(self.versus, {}).get(self.phase, {}).get(self.metric)
+        return mine / theirs if theirs else None
+
+
+_AT_LEAST, _AT_MOST = operator.ge, operator.le
+GOALS = [
+    Goal("manifest-get-customer", "rps", "req/s at least 5x the reference's", 5.0, _AT_LEAST),
+    Goal("manifest-get-customer", "latency_p99_ms", "p99 at most half the reference's", 0.5, _AT_MOST),
+    Goal("pull-100MiB", "seconds", "wall time at most 0.8x the reference's", 0.8, _AT_MOST),
+    Goal("pull-100MiB", "cpu/GB", "server CPU per GB at most 0.5x the reference's", 0.5, _AT_MOST),
+    Goal("pull-20x1MiB", "seconds", "wall time at most 0.8x the reference's", 0.8, _AT_MOST),
+    Goal("pull-20x1MiB", "cpu/GB", "server CPU per GB at most 0.5x the reference's", 0.5, _AT_MOST),
+    Goal("push-100MiB", "cpu/GB", "server CPU per GB at most 1.0x the reference's", 1.0, _AT_MOST),
+    Goal("push-20x1MiB", "cpu/GB", "server CPU per GB at most 1.0x the reference's", 1.0, _AT_MOST),
+    Goal("push-100MiB", "seconds", "on S3: wall time at most 1.2x the filesystem store's", 1.2, _AT_MOST, "wharf"),
+    Goal("push-20x1MiB", "seconds", "on S3: wall time at most 1.2x the filesystem store's", 1.2, _AT_MOST, "wharf"),
+    Goal("tags-list-customer", "latency_p50_ms", "10,000 tags for a customer: under 50 ms", 50.0, operator.lt, ""),
+]
 
 
 def _derived(phase: str, record: dict[str, float]) -> dict[str, float]:
@@ -47,9 +71,8 @@ def _derived(phase: str, record: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def medians(results: Results) -> dict[str, dict[str, dict[str, float]]]:
-    """server -> phase -> metric -> median over rounds."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
+def medians(results: Results) -> Medians:
+    out: Medians = {}
     for server, phases in results.items():
         for phase, records in phases.items():
             rows = [_derived(phase, r) for r in records]
@@ -58,52 +81,65 @@ def medians(results: Results) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def ratio(metric: str, wharf: float | None, ref: float | None) -> float | None:
-    if wharf is None or ref is None or wharf == 0 or ref == 0:
-        return None
-    return wharf / ref if metric in HIGHER_IS_BETTER else ref / wharf
-
-
-def table(
-    med: dict[str, dict[str, dict[str, float]]], rounds: int, storage: str = "filesystem"
-) -> tuple[str, list[dict[str, Any]]]:
-    """The printed table, and the goal verdicts."""
-    where = (
-        "Wharf's blobs on S3 (`rclone serve s3` on loopback), blob GETs answered 307 to presigned URLs;"
-        " Wharf's CPU excludes the S3 server's."
-        if storage == "s3"
-        else "Both servers keep blobs on the local filesystem."
-    )
-    lines = [
-        f"Wharf vs reference (Debian docker-registry, CNCF distribution 2.8): median of {rounds} round(s).",
-        where,
-        "The reference runs WITHOUT auth; Wharf checks an HTTP Basic token on every request (manifest GETs too).",
-        "Server CPU = user+system s of the server process during the phase and until it is idle again (deferred work).",
-        "ratio = wharf/ref for req/s, ref/wharf for times, CPU and latency: > 1 means Wharf is better.",
-        "",
-        f"{'phase':<14}{'metric':<16}{'wharf':>10}{'reference':>11}{'ratio':>8}  goal",
-    ]
-    verdicts = []
-    phases = [p for p in PHASES if any(p in med.get(s, {}) for s in ("wharf", "reference"))]
-    for phase in phases:
-        for i, metric in enumerate(_metrics(phase)):
-            w = med.get("wharf", {}).get(phase, {}).get(metric)
-            r = med.get("reference", {}).get(phase, {}).get(metric)
-            x = ratio(metric, w, r)
-            goal_metric, target = GOALS[phase]
-            goal = ""
-            if metric == goal_metric:
-                met = None if x is None else x >= target
-                verdicts.append({"phase": phase, "metric": metric, "ratio": x, "target": target, "met": met})
-                goal = f"{GOAL_TEXT[metric]}: {'-' if met is None else 'MET' if met else 'NOT MET'}"
-            cells = [_fmt(v) for v in (w, r)] + [f"{x:.2f}x" if x is not None else "-"]
-            lines.append(
-                f"{phase if i == 0 else '':<14}{UNITS[metric]:<16}{cells[0]:>10}{cells[1]:>11}{cells[2]:>8}  {goal}"
-            )
-    return "\n".join(lines), verdicts
+def verdicts(med: Medians, load: dict[str, Any] | None) -> list[dict[str, Any]]:
+    found = []
+    for goal in GOALS:
+        value = goal.value(med)
+        met = None if value is None else goal.test(value, goal.target)
+        found.append({"phase": goal.phase, "metric": goal.metric, "goal": goal.text, "value": value, "met": met})
+    if load is not None:
+        growth = (load["rss_peak"] - load["rss_start"]) / 2**20
+        answered, recorded = load["manifest_gets"], load["recorded_manifest_gets"]
+        for text, value, met in (
+            ("load: no error", load["errors"], load["errors"] == 0),
+            ("load: server RSS growth under 100 MiB", growth, growth < 100),
+            ("load: manifest GETs recorded = answered", recorded, recorded == answered),
+        ):
+            found.append({"phase": "load", "metric": "", "goal": text, "value": value, "met": met})
+    return found
 
 
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:,.0f}" if value >= 1000 else f"{value:.2f}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def _ratio(metric: str, wharf: float | None, other: float | None) -> str:
+    return f"{wharf / other:.2f}x" if wharf is not None and other else "-"
+
+
+def markdown(med: Medians, found: list[dict[str, Any]], header: list[str], load: dict[str, Any] | None) -> str:
+    """The README's table: every phase's medians for each server, Wharf/reference, and the goals."""
+    lines = [
+        *header,
+        "",
+        "| phase | metric | Wharf | reference | nginx (ceiling) or Wharf on S3 | Wharf / reference |",
+        "|---|---|---|---|---|---|",
+    ]
+    for phase in PHASES:
+        metrics = METRICS[phase.split("-")[0]]
+        for metric in metrics:
+            w = med.get("wharf", {}).get(phase, {}).get(metric)
+            r = med.get("reference", {}).get(phase, {}).get(metric)
+            x = med.get("nginx", {}).get(phase, {}).get(metric)
+            s3 = med.get("wharf-s3", {}).get(phase, {}).get(metric)
+            if w is None and r is None:
+                continue
+            third = _fmt(s3 if s3 is not None else x)
+            lines.append(f"| {phase} | {UNITS[metric]} | {_fmt(w)} | {_fmt(r)} | {third} | {_ratio(metric, w, r)} |")
+    if load is not None:
+        growth = (load["rss_peak"] - load["rss_start"]) / 2**20
+        lines += [
+            "",
+            f"Load: {load['concurrency']} concurrent pulls by {load['tokens']} customer tokens for "
+            f"{load['seconds']:.0f} s: {load['pulls']:,} pulls, {load['bytes'] / 1e9:,.1f} GB, "
+            f"{load['errors']} errors, RSS {load['rss_start'] / 2**20:.0f} → {load['rss_peak'] / 2**20:.0f} MiB "
+            f"(+{growth:.0f} MiB), manifest GETs answered {load['manifest_gets']:,}, recorded "
+            f"{load['recorded_manifest_gets']:,}.",
+        ]
+    lines += ["", "| goal | phase | value | met |", "|---|---|---|---|"]
+    for v in found:
+        met = "-" if v["met"] is None else "yes" if v["met"] else "**no**"
+        lines.append(f"| {v['goal']} | {v['phase']} | {_fmt(v['value'])} | {met} |")
+    return "\n".join(lines)

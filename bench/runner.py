@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -20,7 +21,17 @@ PHASES = {
     "push-20x1MiB": "20x1MiB",
     "pull-20x1MiB": "20x1MiB",
     "manifest-get": "20x1MiB",
+    "manifest-get-customer": "20x1MiB",
+    "tags-list-customer": "20x1MiB",
 }
+# What each kind of server takes part in: nginx is the ceiling for a small GET; wharf-s3 pushes to S3.
+ROLES = {
+    "wharf": set(PHASES),
+    "reference": set(PHASES) - {"tags-list-customer"},
+    "nginx": {"manifest-get"},
+    "wharf-s3": {"push-100MiB", "push-20x1MiB"},
+}
+MANY_TAGS_REPO = "bench/many"  # set up once: 10,000 tags on one manifest (bench.tags)
 SETTLE_SECONDS = 15  # at most this long waiting for a server to go idle after a phase
 IDLE_CPU = 0.02  # server CPU seconds per 0.5 s below which it counts as idle
 Results = dict[str, dict[str, list[dict[str, float]]]]
@@ -37,8 +48,13 @@ def act(server: Server, phase: str, layout: Path, repo: str, seconds: int, workd
         clients.push(server, layout, repo)
     elif phase.startswith("pull"):
         clients.pull(server, repo, workdir / "pulled")
-    else:
-        return clients.wrk(server, repo, seconds)
+    elif phase == "manifest-get":
+        return clients.wrk(server, f"/v2/{repo}/manifests/v1", seconds, server.headers)
+    elif phase == "manifest-get-customer":  # the reference has no licenses: it serves everyone alike
+        return clients.wrk(server, f"/v2/{repo}/manifests/v1", seconds, server.customer_headers or server.headers)
+    elif phase == "tags-list-customer":  # latency of one client listing 10,000 tags
+        path = f"/v2/{MANY_TAGS_REPO}/tags/list"
+        return clients.wrk(server, path, max(seconds // 2, 3), server.customer_headers, connections=1, threads=1)
     return {}
 
 
@@ -56,9 +72,17 @@ def settle(server: Server) -> float:
     return last - start
 
 
+def serve_manifest_statically(root: Path, layout: Path, repo: str) -> None:
+    """Put the layout's manifest where nginx serves /v2/<repo>/manifests/v1: the same bytes Wharf serves."""
+    digest = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
+    target = root / "v2" / repo / "manifests" / "v1"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(layout / "blobs" / "sha256" / digest.removeprefix("sha256:"), target)
+
+
 def run(servers: list[Server], selected: list[str], rounds: int, seconds: int, workdir: Path) -> Results:
     """Per server, per selected phase, one record per round: wall seconds, server CPU seconds, wrk numbers."""
-    results: Results = {s.name: {p: [] for p in selected} for s in servers}
+    results: Results = {s.name: {p: [] for p in selected if p in ROLES[s.name]} for s in servers}
     phases = to_run(selected)
     for round_ in range(rounds):
         # Fresh random content every round: skopeo's blob info cache remembers the previous round's repository
@@ -66,8 +90,12 @@ def run(servers: list[Server], selected: list[str], rounds: int, seconds: int, w
         layouts = {label: workdir / f"layout-{label}-{round_}" for label in {PHASES[p] for p in phases}}
         for label, layout in layouts.items():
             write_image(layout, IMAGES[label])
+        if "20x1MiB" in layouts:
+            serve_manifest_statically(workdir / "nginx-root", layouts["20x1MiB"], f"bench/small-{round_}")
         for server in servers if round_ % 2 == 0 else servers[::-1]:
             for phase in phases:
+                if phase not in ROLES[server.name]:
+                    continue
                 label = PHASES[phase]
                 cpu, started = server.cpu_seconds(), time.perf_counter()
                 extra = act(server, phase, layouts[label], f"bench/{REPOS[label]}-{round_}", seconds, workdir)
@@ -83,5 +111,8 @@ def run(servers: list[Server], selected: list[str], rounds: int, seconds: int, w
 
 
 def pushed_bytes() -> dict[str, int]:
-    """Bytes of layers per push phase (config and manifest are noise next to them)."""
-    return {f"push-{label}": sum(sizes) for label, sizes in IMAGES.items()}
+    """Bytes of layers per push and pull phase (config and manifest are noise next to them)."""
+    out = {}
+    for label, sizes in IMAGES.items():
+        out[f"push-{label}"] = out[f"pull-{label}"] = sum(sizes)
+    return out

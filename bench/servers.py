@@ -1,4 +1,5 @@
-"""Start and stop the two registries under test (loopback only), and read their CPU time."""
+"""Start and stop the servers under test (loopback only): Wharf, the reference registry, nginx as the ceiling,
+and their helpers (PostgreSQL, an S3 server); read their CPU time."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -35,17 +38,36 @@ class Server:
     log: Path
     creds: str | None = None  # "user:password" for skopeo, None when the server needs none
     headers: dict[str, str] = field(default_factory=dict)  # for wrk
+    customer_headers: dict[str, str] = field(default_factory=dict)  # a customer's pull token, for wrk
+    also: list[int] = field(default_factory=list)  # more process trees whose CPU is the server's (its database)
+    workers: int = 1
 
     def cpu_seconds(self) -> float:
-        """User + system CPU seconds of the server process and its children so far."""
-        proc = psutil.Process(self.process.pid)
+        """User + system CPU seconds of the server process, its children and `also`'s trees so far."""
         total = 0.0
-        for p in [proc, *proc.children(recursive=True)]:
+        for root in [self.process.pid, *self.also]:
             try:
-                times = p.cpu_times()
+                proc = psutil.Process(root)
+                tree = [proc, *proc.children(recursive=True)]
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
+            for p in tree:
+                try:
+                    times = p.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                total += times.user + times.system
+        return total
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process and its children (workers)."""
+        proc = psutil.Process(self.process.pid)
+        total = 0
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
         return total
 
     def stop(self) -> None:
@@ -160,7 +182,54 @@ def start_s3(workdir: Path) -> tuple[Server, dict[str, str]]:
     return server, env
 
 
-def start_wharf(workdir: Path, extra_env: dict[str, str] | None = None) -> Server:
+def start_postgres(workdir: Path) -> tuple[Server, str]:
+    """A throwaway PostgreSQL cluster (the test suite's: initdb + pg_ctl, fsync off) and its base URL."""
+    from tests.support.postgres import Cluster
+
+    cluster = Cluster()
+    cluster.start()
+    pid = int(Path(cluster.data, "postmaster.pid").read_text().split()[0])
+    process: Any = _Adopted(pid, cluster.remove)
+    return Server("postgres", process, f"127.0.0.1:{cluster.port}", workdir / "pg.log"), cluster.url
+
+
+def new_database(base: str, name: str) -> str:
+    """A new, empty database on the cluster at `base`; its URL."""
+    import asyncio
+
+    from tests.support.postgres import create_database
+
+    return asyncio.run(create_database(base, name))
+
+
+class _Adopted:
+    """A process we did not spawn (pg_ctl's postmaster), stopped by its own command."""
+
+    def __init__(self, pid: int, stop: Callable[[], None]) -> None:
+        self.pid, self._stop, self.returncode = pid, stop, None
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def terminate(self) -> None:
+        self._stop()
+        self.returncode = 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+    def kill(self) -> None:
+        self.terminate()
+
+
+def start_wharf(
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
+    database: tuple[Server, str] | None = None,
+) -> Server:
+    """Wharf with a vendor admin token; on `database` (start_postgres's answer) when given, else SQLite.
+    The database's CPU counts as Wharf's."""
     port = free_port()
     env = {
         **os.environ,
@@ -168,7 +237,10 @@ def start_wharf(workdir: Path, extra_env: dict[str, str] | None = None) -> Serve
         "WHARF_DATA_DIR": str(workdir / "wharf-data"),
         "WHARF_PORT": str(port),
         "WHARF_HOST": "127.0.0.1",
+        "WHARF_WORKERS": str(workers),
     }
+    if database is not None:
+        env["WHARF_DATABASE_URL"] = database[1]
     boot = subprocess.run(
         [WHARF, "bootstrap", "--vendor", "bench", "--email", "a@bench.test", "--password", "benchpass1"],
         env=env,
@@ -182,8 +254,61 @@ def start_wharf(workdir: Path, extra_env: dict[str, str] | None = None) -> Serve
     log = workdir / "wharf.log"
     process = _spawn([WHARF, "serve"], log, env)
     basic = base64.b64encode(f"bench:{token}".encode()).decode()
-    server = Server("wharf", process, f"127.0.0.1:{port}", log, f"bench:{token}", {"Authorization": f"Basic {basic}"})
-    return _wait_until_up(server, 401)
+    also = [database[0].process.pid] if database is not None else []
+    server = Server(
+        "wharf", process, f"127.0.0.1:{port}", log, f"bench:{token}", {"Authorization": f"Basic {basic}"}, also=also
+    )
+    server.workers = workers
+    _wait_until_up(server, 401)
+    _wait_for_workers(server, workers)
+    return server
 
 
-STARTERS = {"wharf": start_wharf, "reference": start_reference}
+def _wait_for_workers(server: Server, workers: int) -> None:
+    """The port answers once the first worker is up: wait until every worker has started its application."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while server.log.read_text(errors="replace").count("Application startup complete") < workers:
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"{workers} workers did not all start:\n{server.log_tail()}")
+        time.sleep(0.2)
+
+
+NGINX = "/usr/sbin/nginx"
+
+
+def start_nginx(workdir: Path) -> Server:
+    """nginx serving files under <workdir>/nginx-root as they are: the machine's ceiling for a small GET."""
+    if not os.path.exists(NGINX):
+        raise SystemExit(f"{NGINX} is missing: apt-get install nginx (make bench does it as root)")
+    root = workdir / "nginx-root"
+    root.mkdir(exist_ok=True)
+    workdir.chmod(0o755)  # nginx's workers run as another user when started as root
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(f"""\
+worker_processes auto;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  default_type application/vnd.oci.image.manifest.v1+json;
+  client_body_temp_path {workdir}/nginx-tmp;
+  proxy_temp_path {workdir}/nginx-tmp;
+  fastcgi_temp_path {workdir}/nginx-tmp;
+  uwsgi_temp_path {workdir}/nginx-tmp;
+  scgi_temp_path {workdir}/nginx-tmp;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    location = /v2/ {{ return 200 "{{}}"; }}
+  }}
+}}
+""")
+    log = workdir / "nginx.log"
+    process = _spawn([NGINX, "-c", str(conf), "-g", "daemon off;"], log)
+    return _wait_until_up(Server("nginx", process, f"127.0.0.1:{port}", log), 200)
+
+
+STARTERS = {"wharf": start_wharf, "reference": start_reference}  # the servers compared

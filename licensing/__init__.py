@@ -12,6 +12,8 @@ from licensing.decisions import (
     expiry_warning,
     lapse_reason,
     repository_visible,
+    tag_rules_in_force,
+    tags_matching,
 )
 from licensing.errors import InvalidLicense, InvalidRule
 from licensing.globs import TagGlob, parse_tag_glob
@@ -52,4 +54,6 @@ __all__ = [
     "parse_version_range",
     "releases",
     "repository_visible",
+    "tag_rules_in_force",
+    "tags_matching",
 ]

@@ -1,14 +1,14 @@
 """Pull decisions over the union of a customer's licenses: `decide`, `decide_reachable`, `repository_visible`,
-`allowed_tags`."""
+`allowed_tags` (and its two halves, `tag_rules_in_force` and `tags_matching`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from licensing.grants import Grant
+from licensing.grants import Grant, TagRule
 from licensing.licenses import License, is_aware
 from licensing.ranges import VersionRange
 from licensing.versions import parse_tag_version
@@ -103,7 +103,19 @@ def repository_visible(licenses: Iterable[License], repository: str, now: dateti
 
 def allowed_tags(licenses: Iterable[License], repository: str, tags: Iterable[str], now: datetime) -> list[str]:
     """The tags, in their order, that `decide` would allow; each tag's version is parsed at most once."""
-    rules = [rule for grant in _grants_in_force(licenses, repository, now) for rule in grant.tag_rules]
+    return tags_matching(tag_rules_in_force(licenses, repository, now), tags)
+
+
+def tag_rules_in_force(licenses: Iterable[License], repository: str, now: datetime) -> tuple[TagRule, ...]:
+    """The distinct tag rules of the grants in force for `repository` at `now`. Whether a tag matches them
+    does not depend on the time, so a caller may remember `tags_matching` answers per rule set."""
+    return tuple(
+        dict.fromkeys(rule for grant in _grants_in_force(licenses, repository, now) for rule in grant.tag_rules)
+    )
+
+
+def tags_matching(rules: Sequence[TagRule], tags: Iterable[str]) -> list[str]:
+    """The tags, in their order, that match at least one of the rules."""
     if not rules:
         return []
     needs_version = any(isinstance(rule, VersionRange) for rule in rules)

@@ -1,45 +1,101 @@
 """The append-only local spool. The request path only appends one line with one write(2): no database,
-no waiting. What the writer has stored is remembered as an offset, so a restart replays the rest."""
+no waiting. What the writer has stored is remembered as an offset, so a restart replays the rest.
+
+A line costs a few microseconds: an id from a per-process random prefix and a counter (no uuid4), and
+msgspec's encoder (the time included) instead of json.dumps and isoformat. The writer reads lines as JSON."""
 
 from __future__ import annotations
 
 import fcntl
-import json
+import itertools
 import os
-import uuid
+import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from app.identity import TokenIdentity
 from registry.events import RegistryEvent
 
 ROTATE_AT = 64 * 1024 * 1024  # once everything before it is stored, start a fresh spool file
+MAX_WORKER_SPOOLS = 4  # per worker: a few spare names in case a slot is briefly held by an orphan drain
+
+
+class SpoolRecord(msgspec.Struct):
+    """One line of the spool: a download event as `download_events` stores it (less what the writer adds)."""
+
+    id: str
+    at: datetime
+    action: str
+    vendor_id: int | None
+    customer_id: int | None
+    license_id: int | None
+    token_id: int | None
+    repository: str
+    reference: str | None
+    digest: str | None
+    media_type: str | None
+    bytes: int
+    status: int
+    reason: str | None
+    client_ip: str | None
+    user_agent: str | None
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def record_of(event: RegistryEvent) -> dict[str, Any]:
+class EventIds:
+    """32 hex characters, unique across processes: 80 random bits per process, then a 48-bit counter."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(10)
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):012x}"
+
+
+def record_of(event: RegistryEvent, event_id: str) -> SpoolRecord:
     who: TokenIdentity | None = event.actor
-    return {
-        "id": uuid.uuid4().hex,
-        "at": event.at.isoformat(),
-        "action": str(event.action),
-        "vendor_id": who.vendor_id if who else None,
-        "customer_id": who.customer_id if who else None,
-        "license_id": _int(event.license),
-        "token_id": who.token_id if who else None,
-        "repository": event.repository,
-        "reference": event.reference,
-        "digest": event.digest,
-        "media_type": event.media_type,
-        "bytes": event.bytes,
-        "status": event.status,
-        "reason": event.reason,
-        "client_ip": event.client_ip,
-        "user_agent": event.user_agent,
-    }
+    return SpoolRecord(
+        event_id,
+        event.at,
+        event.action,
+        who.vendor_id if who else None,
+        who.customer_id if who else None,
+        _int(event.license),
+        who.token_id if who else None,
+        event.repository,
+        event.reference,
+        event.digest,
+        event.media_type,
+        event.bytes,
+        event.status,
+        event.reason,
+        event.client_ip,
+        event.user_agent,
+    )
+
+
+def claim(directory: Path, workers: int) -> Spool:
+    """This process's spool: `directory` itself for a single process (a second process on it fails);
+    for one of several workers the first of `<directory>-1`, `<directory>-2`, … no running process holds,
+    so a worker that replaces a dead one takes over (and replays) the spool it left."""
+    if workers <= 1:
+        return Spool(directory)
+    for n in range(1, MAX_WORKER_SPOOLS * workers + 1):
+        try:
+            return Spool(directory.with_name(f"{directory.name}-{n}"))
+        except SpoolBusy:
+            continue
+    raise SpoolBusy(f"every worker spool under {directory.parent} is in use")
 
 
 class Spool:
@@ -58,11 +114,11 @@ class Spool:
             os.close(self._lock)
             raise SpoolBusy(f"another running process uses the audit spool {directory}") from None
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self._ids = EventIds()
 
     def emit(self, event: RegistryEvent) -> None:
         """The EventSink: one complete line per write, so a crash leaves whole lines or none."""
-        line = json.dumps(record_of(event), separators=(",", ":")) + "\n"
-        os.write(self._fd, line.encode())
+        os.write(self._fd, _encode(record_of(event, self._ids.next())) + b"\n")
 
     def stored_offset(self) -> int:
         try:
@@ -86,7 +142,7 @@ class Spool:
                     break  # a line still being written, or enough for one batch
                 offset += len(line)
                 if line.strip():
-                    records.append(json.loads(line))
+                    records.append(msgspec.json.decode(line))
         return records, offset
 
     def rotate_if_drained(self) -> None:

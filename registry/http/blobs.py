@@ -14,6 +14,7 @@ from registry.digests import parse_digest
 from registry.errors import RegistryError
 from registry.events import RegistryAction
 from registry.http.common import API_VERSION, Registry, Req, body_chunks, empty
+from registry.http.file_send import FileSend, offers_zero_copy, open_at
 from registry.http.gate import admit_read, digest_decision, enforce, warning_headers
 from registry.names import Route, validate_name
 from registry.uploads import upload_headers
@@ -62,8 +63,10 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
     length = end - start + 1
     # a byte quota stops the download that would cross it; pulls already under way go on otherwise
     admit_read(reg, request, caller, Read("blob", route.name, digest, length, decision.license), digest)
-    url = await reg.store.redirect_url(parsed)
-    if url is not None:  # the client fetches the bytes (and its range) from storage: record what was handed off
+
+    def record(sent: int, answered: int = status) -> None:  # the event: bytes sent, also when the client leaves
+        if sent < length:
+            reg.auth.policy.release_unsent(caller.principal, decision.license, length - sent)
         reg.emit(
             request,
             caller,
@@ -71,13 +74,26 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
             route.name,
             license=decision.license,
             digest=digest,
-            bytes=length,
-            status=307,
+            bytes=sent,
+            status=answered,
         )
+
+    url = await reg.store.redirect_url(parsed)
+    if url is not None:  # the client fetches the bytes (and its range) from storage: record what was handed off
+        record(length, 307)
         return Response(content=b"", status_code=307, headers={**headers, "Location": url})
     if status == 206:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(length)
+    path = reg.store.local_path(parsed)
+    if path is not None and end >= start and offers_zero_copy(request):
+        try:  # open it before answering: garbage collection may have removed it since we cached its size
+            file = open_at(str(path), start)
+        except FileNotFoundError:
+            reg.auth.policy.release_unsent(caller.principal, decision.license, length)
+            reg.metadata.forget_blob(route.name, digest)
+            raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}") from None
+        return FileSend(file, length, record, status_code=status, headers=headers)
     chunks = reg.store.read(parsed, start, end) if end >= start else None
     first = b""
     if chunks is not None:
@@ -98,19 +114,8 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
                 async for chunk in chunks:
                     sent += len(chunk)
                     yield chunk
-        finally:  # also when the client goes away: the event records the bytes actually sent
-            if sent < length:
-                reg.auth.policy.release_unsent(caller.principal, decision.license, length - sent)
-            reg.emit(
-                request,
-                caller,
-                RegistryAction.BLOB_GET,
-                route.name,
-                license=decision.license,
-                digest=digest,
-                bytes=sent,
-                status=status,
-            )
+        finally:
+            record(sent)
 
     return Stream(body(), status_code=status, media_type="application/octet-stream", headers=headers)
 

@@ -81,6 +81,8 @@ def client_ip(request: Req, trusted: tuple[IPv4Network | IPv6Network, ...]) -> s
     """The peer's address, or, when the peer is a trusted proxy, the right-most X-Forwarded-For hop
     that is not itself a trusted proxy. Untrusted peers cannot choose the address recorded."""
     peer = request.client.host if request.client else None
+    if not trusted:  # the common case costs no header look-up and no address parsing
+        return peer
     hops = [h.strip() for h in ",".join(request.headers.getall("x-forwarded-for", [])).split(",") if h.strip()]
     address = peer
     while address is not None and _trusted(address, trusted) and hops:

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from licensing import Allowed, Denied, allowed_tags, decide, decide_reachable, repository_visible
+from licensing import (
+    Allowed,
+    Denied,
+    allowed_tags,
+    decide,
+    decide_reachable,
+    repository_visible,
+    tag_rules_in_force,
+    tags_matching,
+)
 from tests.licensing.factories import NOW, days, make_license
 
 APP_1X = (("acme/app", ("^1",)),)
@@ -237,3 +246,14 @@ def test_content_asked_for_by_digest_is_denied_naming_the_digest_never_a_tag():
         "license 'Old' expired on 2026-08-01"
     )
     assert decide_reachable([], "acme/app", ["1.0.0"], NOW, asked=digest) == decide([], "acme/app", "1.0.0", NOW)
+
+
+def test_the_rules_in_force_decide_the_same_tags_and_compare_as_values():
+    licenses = [make_license(grants=(("acme/app", ("^1", "*-lts")),)), make_license(grants=(("acme/*", ("^1",)),))]
+    tags = ["1.0.0", "2.0-lts", "2.0.0", "latest"]
+    rules = tag_rules_in_force(licenses, "acme/app", NOW)
+    assert len(rules) == 2  # `^1` twice is one rule
+    assert tags_matching(rules, tags) == allowed_tags(licenses, "acme/app", tags, NOW) == ["1.0.0", "2.0-lts"]
+    again = tag_rules_in_force([make_license(grants=(("acme/app", ("^1", "*-lts")),))], "acme/app", NOW)
+    assert again == rules and hash(again) == hash(rules)  # a cache may key on them
+    assert tag_rules_in_force([make_license(**EXPIRED)], "acme/app", NOW) == ()

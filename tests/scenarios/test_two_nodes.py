@@ -63,12 +63,14 @@ def nodes(postgres_base, s3_server, tmp_path):
 
 
 def test_what_one_node_is_told_the_other_enforces_within_seconds(nodes):
+    a, b = nodes
+    assert a.env["WHARF_DATA_DIR"] != b.env["WHARF_DATA_DIR"]  # nothing shared but the database and the bucket
     with ExitStack() as clients:
         enforce_across_nodes(*nodes, lambda **kw: clients.enter_context(httpx.Client(timeout=30, **kw)))
 
 
 def enforce_across_nodes(a: LiveServer, b: LiveServer, client: Callable[..., httpx.Client]) -> None:
-    assert a.env["WHARF_DATA_DIR"] != b.env["WHARF_DATA_DIR"]  # nothing shared but the database and the bucket
+    """Changes made through A reach B within WITHIN seconds (A and B may be one server with several workers)."""
     repo = f"acme/nodes-{uuid.uuid4().hex[:8]}"
     one = push(a, repo, "1.0.0", "nodes-one")
     push(a, repo, "2.0.0", "nodes-two")
