@@ -10,7 +10,7 @@ from app.sizes import human_size
 from registry.gc import Collection
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_GRACE = re.compile(r"^(\d+)([smhd])$")
+_GRACE = re.compile(r"^(\d+)([smhd])\Z")
 
 
 def parse_grace(value: str) -> timedelta:

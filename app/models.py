@@ -173,6 +173,9 @@ class Invitation(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who sent it (a user id; kept when they are deleted, ids are never reused): when they leave, or lose
+    # the right to invite, their open invitations are revoked.
+    invited_by: Mapped[int | None] = mapped_column(Integer)
     # "mailed": the link went only to the address, so accepting it proves the address; "shown": the
     # inviter (or API automation) saw the link, so the account made from it starts unverified.
     delivery: Mapped[str] = mapped_column(String(16), default="shown")

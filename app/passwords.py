@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import secrets
 
+import anyio.to_thread
+
 MIN_LENGTH = 8
 MAX_LENGTH = 1024  # scrypt reads it all; nobody types more
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024}
@@ -36,3 +38,13 @@ def verify_password(password: str, stored: str | None) -> bool:
         password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32, maxmem=_SCRYPT["maxmem"]
     )
     return hmac.compare_digest(digest.hex(), expected)
+
+
+async def hashed(password: str) -> str:
+    """hash_password off the event loop: scrypt takes a quarter second of CPU that no request should wait on."""
+    return await anyio.to_thread.run_sync(hash_password, password)
+
+
+async def matches(password: str, stored: str | None) -> bool:
+    """verify_password off the event loop (an unknown account is checked against DUMMY_HASH, as long)."""
+    return await anyio.to_thread.run_sync(verify_password, password, stored or DUMMY_HASH)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from registry.lru import LRU
 
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*$")
+RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*\Z")
 TOKENS = 100_000  # buckets kept; a token forgotten starts full again
 
 

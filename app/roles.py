@@ -35,3 +35,9 @@ def permissions(role: str) -> frozenset[Permission]:
 def may_grant(creator_role: str, role: str) -> bool:
     """A token (or invitation) may carry `role` only if it permits nothing its creator lacks."""
     return role in VENDOR_ROLES and permissions(role) <= permissions(creator_role)
+
+
+def strongest_within(allowed: frozenset[Permission]) -> str | None:
+    """The role granting the most permissions without any outside `allowed` (None: no role fits)."""
+    fitting = [role for role, granted in VENDOR_ROLES.items() if granted <= allowed]
+    return max(fitting, key=lambda role: len(VENDOR_ROLES[role]), default=None)

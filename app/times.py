@@ -53,9 +53,9 @@ def parse_moment(text: str | None, edge: Edge) -> datetime | None:
         if len(text) <= 10:
             return day_edge(date.fromisoformat(text), edge)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        return aware(moment).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across midnight UTC
         raise BadMoment(f"{text[:40]!r} is not a date (YYYY-MM-DD) or a date and time (ISO 8601)") from None
-    return aware(moment).astimezone(UTC)
 
 
 def within_bounds(moment: datetime | None) -> bool:

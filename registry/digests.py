@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from registry.errors import RegistryError
 
 ALGORITHMS = {"sha256": 64, "sha512": 128}
-_DIGEST = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
-_HEX = re.compile(r"^[a-f0-9]+$")
+_DIGEST = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)\Z")
+_HEX = re.compile(r"^[a-f0-9]+\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ SBOM_TYPES = frozenset(
     }
 )
 # cosign's tag scheme: the signature, attestation or SBOM of sha256:<hex> is tagged sha256-<hex>.<suffix>.
-COSIGN_TAG_RE = re.compile(r"^(sha256|sha512)-([0-9a-f]{64}|[0-9a-f]{128})\.(sig|att|sbom)$")
+COSIGN_TAG_RE = re.compile(r"^(sha256|sha512)-([0-9a-f]{64}|[0-9a-f]{128})\.(sig|att|sbom)\Z")
 COSIGN_SUFFIX_KINDS: dict[str, Kind] = {"sig": "signature", "att": "sbom", "sbom": "sbom"}
 
 

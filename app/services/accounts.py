@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-import anyio.to_thread
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -16,7 +15,7 @@ from app.domain_events import DomainEvent
 from app.identity import Actor, Channel
 from app.mail import LogMailer, Mail, reset_mail
 from app.models import EmailVerification, Membership, Organization, PasswordReset, Token, User
-from app.passwords import DUMMY_HASH, hash_password, verify_password
+from app.passwords import hashed, matches
 from app.passwords import problem as password_problem
 from app.services import validation
 from app.services.base import Service, ServiceDeps, read_session
@@ -26,7 +25,7 @@ from app.services.team import end_sessions
 from app.throttle import SignInThrottle
 from app.times import aware, utcnow
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 RESET_LIFETIME = timedelta(hours=1)
 
 
@@ -80,7 +79,7 @@ class AccountService(Service):
         async with read_session(engine) as session:
             found = (await session.execute(select(User.id, User.password_hash).where(User.email == email))).first()
             stored = found.password_hash if found is not None else None
-            ok = await anyio.to_thread.run_sync(verify_password, password, stored or DUMMY_HASH)
+            ok = await matches(password, stored)
             membership = (
                 (
                     await session.execute(
@@ -120,6 +119,7 @@ class AccountService(Service):
         email = validation.email("email", email)
         if problem := password_problem(password):
             raise Invalid("password", problem)
+        password_hash = await hashed(password)
         async with self.change(Actor.system(0, slug, via)) as change:
             session = change.session
             if only_if_first and await vendor_exists(session):
@@ -140,12 +140,12 @@ class AccountService(Service):
             session.add(vendor)
             await session.flush()
             if user is None:
-                user = User(email=email, name=email.split("@")[0], password_hash=hash_password(password))
+                user = User(email=email, name=email.split("@")[0], password_hash=password_hash)
                 session.add(user)
             else:
                 if user.email_verified_at is None:  # whoever made it from a shown link loses what it held
                     await session.execute(delete(Membership).where(Membership.user_id == user.id))
-                user.password_hash = hash_password(password)
+                user.password_hash = password_hash
                 await end_sessions(session, user.id)
             user.email_verified_at = user.email_verified_at or utcnow()  # the operator vouches for the address
             await session.flush()
@@ -211,20 +211,30 @@ class AccountService(Service):
             user.name = name
 
     async def change_password(self, actor: Actor, current: str, new: str, again: str) -> None:
-        """The person's own password; every other session of theirs ends."""
+        """The person's own password; every other session of theirs ends. Wrong current passwords count
+        against the sign-in throttle, so a stolen session cannot guess the password freely."""
         if problem := password_problem(new):
             raise Invalid("password", problem)
         if new != again:
             raise Invalid("password_again", "The two passwords differ.")
+        async with self.reading() as session:
+            user = await session.get(User, actor.user_id)
+        if user is None:
+            raise NotFound("no such account")
+        engine = self.deps.engine
+        if wait := await self.throttle.wait_seconds(engine, user.email, actor.address):
+            raise Invalid("current", f"Too many wrong passwords; try again in {(wait + 59) // 60} minutes.")
+        if not await matches(current, user.password_hash):
+            await self.throttle.failed(engine, user.email, actor.address)
+            raise Invalid("current", "That is not your current password.")
+        password_hash = await hashed(new)
         async with self.change(actor) as change:
-            user = await change.session.get(User, actor.user_id)
-            if user is None:
+            changed = await change.session.get(User, actor.user_id)
+            if changed is None:
                 raise NotFound("no such account")
-            if not verify_password(current, user.password_hash):
-                raise Invalid("current", "That is not your current password.")
-            user.password_hash = hash_password(new)
-            await end_sessions(change.session, user.id)
-            change.record(DomainEvent.USER_PASSWORD_CHANGED, "user", user.id)
+            changed.password_hash = password_hash
+            await end_sessions(change.session, changed.id)
+            change.record(DomainEvent.USER_PASSWORD_CHANGED, "user", changed.id)
 
     async def reset_password(self, secret: str, password: str, again: str, address: str | None) -> User:
         """Set a new password from a reset link; this link and every other open one are spent."""
@@ -232,6 +242,10 @@ class AccountService(Service):
             raise Invalid("password", problem)
         if password != again:
             raise Invalid("password_again", "The two passwords differ.")
+        async with self.reading() as session:
+            if await usable_reset(session, secret) is None:  # a dead link costs no password hashing
+                raise NotFound("this reset link is not valid")
+        password_hash = await hashed(password)
         async with self.change(Actor.anonymous(address)) as change:
             session = change.session
             reset = await usable_reset(session, secret)
@@ -239,7 +253,7 @@ class AccountService(Service):
                 raise NotFound("this reset link is not valid")
             user = await session.get(User, reset.user_id)
             assert user is not None
-            user.password_hash = hash_password(password)
+            user.password_hash = password_hash
             await session.execute(
                 update(PasswordReset)
                 .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))

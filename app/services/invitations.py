@@ -7,19 +7,19 @@ which holds only that membership until its owner follows a link mailed to the ad
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.credentials import hash_secret, link_secret
 from app.domain_events import DomainEvent
 from app.identity import Actor, Channel
 from app.mail import MailBrand, invitation_mail, verification_mail
-from app.models import EmailVerification, Invitation, Membership, Organization, User
-from app.passwords import hash_password
+from app.models import EmailVerification, Invitation, Membership, Organization, User, WebSession
+from app.passwords import hashed
 from app.passwords import problem as password_problem
 from app.roles import CUSTOMER_ROLES, VENDOR_ROLES, Permission, may_grant
 from app.services import validation
@@ -183,6 +183,7 @@ class InvitationService(Service):
                 secret_hash=hash_secret(secret),
                 expires_at=utcnow() + INVITATION_LIFETIME,
                 delivery="shown",
+                invited_by=actor.user_id,
             )
             change.session.add(invitation)
             await change.session.flush()
@@ -232,6 +233,7 @@ class InvitationService(Service):
             invitation.secret_hash = hash_secret(secret)
             invitation.expires_at = utcnow() + INVITATION_LIFETIME
             invitation.delivery = "shown"
+            invitation.invited_by = actor.user_id  # now the resender's: their leaving revokes it
             change.record(DomainEvent.INVITATION_RESENT, "invitation", invitation.id, before, snapshot(invitation))
             brand = await self._mail_brand(change.session, actor.vendor_id)
         return await self._deliver(actor, invitation, org, brand, secret)
@@ -244,23 +246,37 @@ class InvitationService(Service):
         return invitation
 
     async def accept(self, secret: str, name: str, password: str, address: str | None) -> Accepted:
-        """Create the invitee's account and membership; mail an address check when the link was shown."""
+        """Create the invitee's account and membership; mail an address check when the link was shown.
+
+        An address that already has an account is refused, with one exception: an unconfirmed account (made
+        from a link someone was shown) gives way to a mailed invitation, which proves the address. Whoever
+        made it loses it: its memberships and sessions end and the address's owner takes it over."""
         name = validation.name("name", name, "person")
         if problem := password_problem(password):
             raise Invalid("password", problem)
         verify_secret = link_secret()
+        async with self.reading() as session:
+            await lookup(session, secret)  # a dead link costs no password hashing
+        password_hash = await hashed(password)
         async with self.change(Actor.anonymous(address)) as change:
             invitation, org = await lookup(change.session, secret)
-            if await change.session.scalar(select(User.id).where(User.email == invitation.email)):
-                raise Conflict("email", "An account with this email already exists; sign in with it instead.")
             verified = invitation.delivery == "mailed"
-            user = User(
-                email=invitation.email,
-                name=name,
-                password_hash=hash_password(password),
-                email_verified_at=utcnow() if verified else None,
-            )
-            change.session.add(user)
+            user = await change.session.scalar(select(User).where(User.email == invitation.email))
+            replaced = user is not None
+            if user is not None and (user.email_verified_at is not None or not verified):
+                raise Conflict(
+                    "email",
+                    "This address already has an account, which cannot join another organization: sign in "
+                    "with it, or ask whoever invited you for help.",
+                )
+            if user is None:
+                user = User(email=invitation.email)
+                change.session.add(user)
+            else:  # an unconfirmed account gives way to the address's proven owner
+                await change.session.execute(delete(Membership).where(Membership.user_id == user.id))
+                await change.session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+            user.name, user.password_hash = name, password_hash
+            user.email_verified_at = utcnow() if verified else None
             await change.session.flush()
             change.session.add(Membership(user_id=user.id, organization_id=org.id, role=invitation.role))
             invitation.accepted_at = utcnow()
@@ -269,6 +285,8 @@ class InvitationService(Service):
                 user.id, user.email, org.id, org.kind, vendor_id, invitation.role, address=address
             )
             after = {"user_id": user.id, "organization_id": org.id, "role": invitation.role, "verified": verified}
+            if replaced:
+                after["replaced_unconfirmed_account"] = True
             change.record(DomainEvent.INVITATION_ACCEPTED, "invitation", invitation.id, after=after)
             if not verified:
                 add_verification(change, user.id, verify_secret)
@@ -279,6 +297,28 @@ class InvitationService(Service):
 async def mail_verification(deps: ServiceDeps, user: User, secret: str) -> bool:
     """Mail an address confirmation link; False when it could not be delivered."""
     return await deps.mail(verification_mail(user.email, f"{deps.public_url}/account/verify/{secret}"))
+
+
+async def revoke_sent_by(change: Change, sender_id: int, vendor_id: int, keep: Callable[[Invitation], bool]) -> int:
+    """Revoke the open invitations `sender_id` sent within the vendor (its team and its customers) that `keep`
+    does not keep: a person who leaves, or may no longer invite with that role, takes their invitations along."""
+    open_ones = await change.session.scalars(
+        select(Invitation)
+        .join(Organization, Organization.id == Invitation.organization_id)
+        .where(
+            Invitation.invited_by == sender_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            (Organization.id == vendor_id) | (Organization.vendor_id == vendor_id),
+        )
+    )
+    revoked = 0
+    for invitation in open_ones:
+        if not keep(invitation):
+            invitation.revoked_at = utcnow()
+            change.record(DomainEvent.INVITATION_REVOKED, "invitation", invitation.id, before=snapshot(invitation))
+            revoked += 1
+    return revoked
 
 
 def add_verification(change: Change, user_id: int, secret: str) -> None:

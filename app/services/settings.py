@@ -18,10 +18,10 @@ from app.services.errors import Invalid, NotFound
 from app.times import utcnow
 
 FIELDS = ("name", "logo_url", "accent_color", "welcome_text", "immutable_tags")
-COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 # A path on this server: no scheme, no `//` or `/\` (browsers read both as another host), no quotes.
-LOCAL_PATH_RE = re.compile(r"^/(?![/\\])[A-Za-z0-9._~/?=&%+-]*$")
-HTTPS_RE = re.compile(r"^https://[^\s\"'<>\\`]+$")
+LOCAL_PATH_RE = re.compile(r"^/(?![/\\])[A-Za-z0-9._~/?=&%+-]*\Z")
+HTTPS_RE = re.compile(r"^https://[^\s\"'<>\\`]+\Z")
 MAX_WELCOME = 2000
 MAX_LOGO_BYTES = 192 * 1024
 LOGO_TYPES = {  # what the file starts with -> its content type

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain_events import DomainEvent
 from app.identity import Actor
-from app.models import Membership, Organization, Token, User, WebSession
-from app.roles import CUSTOMER_ROLES, Permission, may_grant
+from app.models import Invitation, Membership, Organization, Token, User, WebSession
+from app.roles import CUSTOMER_ROLES, Permission, may_grant, permissions
 from app.services.base import Change, Service, require
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.invitations import revoke_sent_by
 from app.services.tokens import retire_tokens_of, revoke_token
 
 
@@ -78,6 +79,7 @@ class TeamService(Service):
                 )
                 if org.kind == "vendor":
                     await retire_tokens_of(change, user_id, org.id, role)
+                await revoke_sent_by(change, user_id, actor.vendor_id, lambda i: may_still_send(i, org, role))
         return person, before
 
     async def remove(self, actor: Actor, org_id: int, user_id: int, revoke_pull_tokens: bool = False) -> User:
@@ -94,6 +96,7 @@ class TeamService(Service):
             change.record(
                 DomainEvent.MEMBER_REMOVED, "user", user_id, before={"email": person.email, "role": membership.role}
             )
+            await revoke_sent_by(change, user_id, actor.vendor_id, lambda _i: False)
             if org.kind == "vendor":
                 await retire_tokens_of(change, user_id, org.id, None)
             elif revoke_pull_tokens:
@@ -114,6 +117,15 @@ class TeamService(Service):
         )
         for token in tokens:
             revoke_token(change, token, DomainEvent.PULL_TOKEN_REVOKED)
+
+
+def may_still_send(invitation: Invitation, org: Organization, role: str) -> bool:
+    """Whether a person now holding `role` in `org` could send `invitation` today."""
+    if org.kind == "customer":
+        return role == "admin"
+    if invitation.organization_id == org.id:  # to the vendor's own team
+        return Permission.MANAGE_TEAM in permissions(role) and may_grant(role, invitation.role)
+    return Permission.MANAGE_CUSTOMERS in permissions(role)  # to a customer
 
 
 async def open_pull_tokens(session: AsyncSession, org_id: int, user_id: int) -> int:

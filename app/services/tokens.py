@@ -16,7 +16,7 @@ from app.domain_events import DomainEvent
 from app.identity import Actor
 from app.limits import Limits, NoOverlap, Restrictions
 from app.models import License, Organization, Token
-from app.roles import VENDOR_ROLES, Permission, may_grant
+from app.roles import VENDOR_ROLES, Permission, may_grant, permissions, strongest_within
 from app.services import customers, validation
 from app.services.base import Change, Service, require
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -247,7 +247,9 @@ class VendorTokenService(Service):
 
 
 async def retire_tokens_of(change: Change, person_id: int, vendor_id: int, new_role: str | None) -> int:
-    """A person's vendor tokens after they leave (`new_role` None: revoked) or change role (capped to it)."""
+    """A person's vendor tokens after they leave (`new_role` None: revoked) or change role: a token keeps
+    only what both its role and the new role allow (the strongest role within that), and is revoked when
+    no role fits. It never gains a permission it did not have."""
     tokens = await change.session.scalars(
         select(Token).where(
             Token.organization_id == vendor_id,
@@ -262,9 +264,13 @@ async def retire_tokens_of(change: Change, person_id: int, vendor_id: int, new_r
             revoke_token(change, token, DomainEvent.VENDOR_TOKEN_REVOKED)
             touched += 1
         elif not may_grant(new_role, token.role):
-            before = snapshot(token)
-            token.role = new_role
-            change.record(DomainEvent.VENDOR_TOKEN_CAPPED, "token", token.id, before=before, after=snapshot(token))
-            change.drops_access = True
+            capped = strongest_within(permissions(token.role) & permissions(new_role))
+            if capped is None:
+                revoke_token(change, token, DomainEvent.VENDOR_TOKEN_REVOKED)
+            else:
+                before = snapshot(token)
+                token.role = capped
+                change.record(DomainEvent.VENDOR_TOKEN_CAPPED, "token", token.id, before=before, after=snapshot(token))
+                change.drops_access = True
             touched += 1
     return touched

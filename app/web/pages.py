@@ -19,7 +19,7 @@ from app.web.users import WebUser, current_user
 
 DEFAULT_ACCENT = "#2457d6"
 FLASH_KEY = "flashes"
-COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 
 
 @dataclass(frozen=True)

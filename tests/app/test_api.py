@@ -253,3 +253,10 @@ async def test_names_in_any_script_work_and_control_characters_do_not(api):
     assert "control characters" in r["detail"]
     r = await api.post("/licenses", {"customer_id": customer["id"], "name": "x" * 201, "grants": []}, expect=400)
     assert r["extra"][0]["key"] == "name"
+
+
+async def test_moments_at_the_ends_of_the_calendar_are_refused_not_crashed(api):
+    customer = await api.post("/customers", {"name": "Calendar"})
+    for moment in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        r = await api.post(f"/customers/{customer['id']}/pull-tokens", {"name": "x", "expires_at": moment}, expect=400)
+        assert r["extra"][0]["key"] == "expires_at"

@@ -113,3 +113,16 @@ def test_content_range():
 )
 def test_byte_range(header, expected):
     assert _byte_range(header, 100) == expected
+
+
+def test_a_trailing_newline_is_no_part_of_a_valid_name_or_tag():
+    import pytest
+
+    from registry.errors import RegistryError
+    from registry.names import validate_name, validate_tag
+
+    for bad in ("1.9.9\n", "latest\n"):
+        with pytest.raises(RegistryError):
+            validate_tag(bad)
+    with pytest.raises(RegistryError):
+        validate_name("acme/app\n")

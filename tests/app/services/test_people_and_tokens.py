@@ -135,8 +135,8 @@ async def test_a_shown_link_makes_an_unverified_account_that_joins_nothing_else(
     accepted = await world.services.invitations.accept(invited.link.rsplit("/", 1)[1], "S", "long enough", None)
     assert not accepted.verified and accepted.verification_mailed
     second = await world.services.customers.create(admin, "Elsewhere")
-    other = await world.services.invitations.invite_customer_person(admin, second.id, "squat@x.test", "admin")
-    with pytest.raises(Conflict, match="already exists"):
+    other = await world.services.invitations.invite_customer_person(api_admin, second.id, "squat@x.test", "admin")
+    with pytest.raises(Conflict, match="already has an account"):  # another shown link proves nothing either
         await world.services.invitations.accept(other.link.rsplit("/", 1)[1], "S", "long enough", None)
     # following the mailed confirmation link proves the address
     confirm = smtp_sink.wait_for("squat@x.test", "Confirm your email").link("/account/verify/")
@@ -144,6 +144,31 @@ async def test_a_shown_link_makes_an_unverified_account_that_joins_nothing_else(
     assert user.email_verified_at is not None and await world.log("user.verified", user.id)
     with pytest.raises(NotFound):  # a confirmation link works once
         await world.services.accounts.verify(confirm.rsplit("/", 1)[1], None)
+    third = await world.services.customers.create(admin, "Third")
+    mailed = await world.services.invitations.invite_customer_person(admin, third.id, "squat@x.test", "admin")
+    with pytest.raises(Conflict, match="already has an account"):  # a confirmed account joins nothing else
+        await world.services.invitations.accept(mailed.link.rsplit("/", 1)[1], "S", "long enough", None)
+
+
+async def test_a_mailed_invitation_takes_an_unconfirmed_account_from_whoever_made_it(world, smtp_sink):
+    admin = world.staff()
+    squatted = await world.services.customers.create(admin, "Squatted")
+    shown = await world.services.invitations.invite_customer_person(
+        world.staff(via=Channel.API), squatted.id, "owner@x.test", "admin"
+    )
+    squatter = await world.services.invitations.accept(shown.link.rsplit("/", 1)[1], "Squatter", "squatter pw", None)
+    rightful = await world.services.customers.create(admin, "Rightful")
+    mailed = await world.services.invitations.invite_customer_person(admin, rightful.id, "owner@x.test", "member")
+    assert mailed.mailed
+    link = smtp_sink.wait_for("owner@x.test", "Rightful").link("/portal/invitations/")
+    owner = await world.services.invitations.accept(link.rsplit("/", 1)[1], "Owner", "owner's own pw", None)
+    assert owner.user.id == squatter.user.id and owner.verified
+    user = await row(world, User, User.id == owner.user.id)
+    assert verify_password("owner's own pw", user.password_hash) and user.name == "Owner"
+    held = await row(world, Membership, Membership.user_id == user.id, Membership.organization_id == squatted.id)
+    assert held is None  # the squatter's membership went with the account
+    [entry] = await world.log("invitation.accepted", mailed.invitation.id)
+    assert '"replaced_unconfirmed_account": true' in entry.after
 
 
 async def test_bootstrap_refuses_an_existing_address_unless_adopting_it(world):
@@ -200,3 +225,54 @@ async def test_settings_name_every_bad_field_and_refuse_plain_http_logos(world):
     good = {"name": "Acme", "logo_url": "https://cdn.test/logo.png", "accent_color": "#123456", "welcome_text": "Hi"}
     assert await world.services.settings.update(world.staff(), good)
     assert not await world.services.settings.update(world.staff(), good)  # nothing changed, nothing recorded
+
+
+async def test_a_lower_role_never_gives_a_token_a_permission_it_lacked(world, smtp_sink):
+    """Every pair of (token role, person's new role): the capped token holds only what both allowed."""
+    from app.roles import VENDOR_ROLES, permissions
+
+    admin = world.staff()
+    for token_role in VENDOR_ROLES:
+        for new_role in VENDOR_ROLES:
+            email = f"{token_role}-{new_role}@{world.slug}.test"
+            invited = await world.services.invitations.invite_staff(admin, email, "admin")
+            link = smtp_sink.wait_for(email, "invitation").link("/portal/invitations/")
+            person = (await world.services.invitations.accept(link.rsplit("/", 1)[1], "P", "long enough", None)).user
+            token, _ = await world.services.vendor_tokens.create(
+                world.staff("admin", person.id), "api", "t", token_role, None
+            )
+            await world.services.team.change_role(admin, world.vendor_id, person.id, new_role)
+            after = await row(world, Token, Token.id == token.id)
+            if after.revoked_at is None:
+                assert permissions(after.role) <= permissions(token_role) & permissions(new_role), (
+                    token_role,
+                    new_role,
+                    after.role,
+                )
+            else:  # nothing fits within both: the token is gone rather than widened
+                assert not any(
+                    granted <= permissions(token_role) & permissions(new_role) for granted in VENDOR_ROLES.values()
+                )
+            assert invited
+
+
+async def test_invitations_leave_with_their_sender_or_their_right_to_send(world, smtp_sink):
+    from app.models import Invitation
+
+    admin = world.staff()
+    bob, bob_id = await staff_person(world, "admin", smtp_sink)
+    customer = await world.services.customers.create(admin, "Invited by Bob")
+    to_team = await world.services.invitations.invite_staff(bob, f"bob-private@{world.slug}.test", "admin")
+    to_customer = await world.services.invitations.invite_customer_person(bob, customer.id, "b@x.test", "admin")
+    low = await world.services.invitations.invite_staff(bob, f"helper@{world.slug}.test", "support")
+
+    await world.services.team.change_role(admin, world.vendor_id, bob_id, "account_manager")
+    assert (await row(world, Invitation, Invitation.id == to_team.invitation.id)).revoked_at is not None
+    assert (await row(world, Invitation, Invitation.id == low.invitation.id)).revoked_at is not None  # no team right
+    assert (await row(world, Invitation, Invitation.id == to_customer.invitation.id)).revoked_at is None  # may still
+    with pytest.raises(InvitationProblem) as gone:
+        await world.services.invitations.accept(to_team.link.rsplit("/", 1)[1], "Bob again", "long enough", None)
+    assert gone.value.kind == "revoked"  # no way back in through his own invitation
+
+    await world.services.team.remove(admin, world.vendor_id, bob_id)
+    assert (await row(world, Invitation, Invitation.id == to_customer.invitation.id)).revoked_at is not None
