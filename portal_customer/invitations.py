@@ -84,10 +84,11 @@ class InvitationController(Controller):
         if not accepted.verified:
             flash(
                 request,
-                "Please confirm your email address with the link we mailed you; until then your account "
-                "works only here."
+                "Please confirm your email address with the link we mailed you: until then your account "
+                "cannot join another organization."
                 if accepted.verification_mailed
-                else "Your email address is not confirmed yet (no mail could be sent); your account works only here.",
+                else "Your email address is not confirmed yet (this server could not mail you a link): see "
+                "your account page.",
                 "warning",
             )
         return Redirect("/vendor/" if accepted.organization.kind == "vendor" else "/portal/", status_code=303)

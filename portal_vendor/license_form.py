@@ -98,7 +98,7 @@ async def preview(session: AsyncSession, vendor_slug: str, form: LicenseForm, no
     known = await catalog.repositories(session, vendor_slug)
     result = []
     for index, (repository, tags_text) in enumerate(form.rows):
-        if not repository and not tags_text:
+        if not tags_text and repository in ("", f"{vendor_slug}/"):  # an untouched row: nothing to preview yet
             continue
         try:
             pattern = licensing.parse_repository_pattern(repository)

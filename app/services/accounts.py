@@ -4,7 +4,7 @@ own profile and password, address confirmation and password resets."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
@@ -49,7 +49,7 @@ class Throttled(Exception):
 class NewVendor:
     vendor_id: int
     user_id: int
-    token: str  # an admin API token, shown once
+    token: str | None  # an admin API token, shown once (made for the command line only)
     adopted: bool  # an existing account was made the admin
 
 
@@ -110,12 +110,18 @@ class AccountService(Service):
         adopt_existing: bool = False,
         only_if_first: bool = False,
         address: str | None = None,
+        vendor_name: str = "",
+        person_name: str = "",
+        with_token: bool = True,
     ) -> NewVendor:
-        """A vendor organization, its admin and an admin API token. An address that already has an account
-        is refused unless `adopt_existing`: then its password is reset, its sessions end and, if it was
-        unverified (made from a shown link), the membership it held is removed."""
+        """A vendor organization, its admin and (`with_token`, for the command line, which prints it) an
+        admin API token. An address that already has an account is refused unless `adopt_existing`: then its
+        password is reset, its sessions end and, if it was unverified (made from a shown link), the
+        membership it held is removed."""
         if not SLUG_RE.match(slug) or len(slug) > 64:
             raise Invalid("slug", f"The vendor slug {slug[:80]!r} must be lowercase letters, digits and single dashes.")
+        vendor_name = validation.name("vendor_name", vendor_name, "vendor") if vendor_name.strip() else slug
+        person_name = validation.name("person_name", person_name, "person") if person_name.strip() else ""
         email = validation.email("email", email)
         if problem := password_problem(password):
             raise Invalid("password", problem)
@@ -136,11 +142,11 @@ class AccountService(Service):
                     f"An account with {email} already exists. Choose another address, or adopt it with "
                     "--adopt-existing (its password is reset and its sessions end).",
                 )
-            vendor = Organization(kind="vendor", slug=slug, name=slug)
+            vendor = Organization(kind="vendor", slug=slug, name=vendor_name)
             session.add(vendor)
             await session.flush()
             if user is None:
-                user = User(email=email, name=email.split("@")[0], password_hash=password_hash)
+                user = User(email=email, name=person_name or email.split("@")[0], password_hash=password_hash)
                 session.add(user)
             else:
                 if user.email_verified_at is None:  # whoever made it from a shown link loses what it held
@@ -150,18 +156,19 @@ class AccountService(Service):
             user.email_verified_at = user.email_verified_at or utcnow()  # the operator vouches for the address
             await session.flush()
             session.add(Membership(user_id=user.id, organization_id=vendor.id, role="admin"))
-            secret = new_secret("api")
-            session.add(
-                Token(
-                    kind="api",
-                    name="bootstrap",
-                    secret_hash=hash_secret(secret),
-                    hint=hint_of(secret),
-                    organization_id=vendor.id,
-                    role="admin",
-                    created_by=user.id,
+            secret = new_secret("api") if with_token else None
+            if secret is not None:
+                session.add(
+                    Token(
+                        kind="api",
+                        name="bootstrap",
+                        secret_hash=hash_secret(secret),
+                        hint=hint_of(secret),
+                        organization_id=vendor.id,
+                        role="admin",
+                        created_by=user.id,
+                    )
                 )
-            )
             change.actor = Actor.person(
                 user.id, email, vendor.id, "vendor", vendor.id, "admin", vendor_slug=slug, via=via, address=address
             )
@@ -284,6 +291,26 @@ class AccountService(Service):
                 if actor is not None:
                     change.actor = actor
                     change.record(DomainEvent.USER_VERIFIED, "user", user.id, after={"email": user.email})
+        return user
+
+    @property
+    def mails(self) -> bool:
+        """Whether this server can send mail at all (a mail server is configured)."""
+        return self.deps.mailer.delivers
+
+    async def confirm_address(self, email: str, via: Channel = Channel.CLI) -> User:
+        """The operator vouches for an account's address (`wharf user confirm`, for servers without mail)."""
+        email = email.strip().lower()
+        async with self.change(Actor.anonymous(None)) as change:
+            user = await change.session.scalar(select(User).where(User.email == email))
+            if user is None:
+                raise NotFound(f"no account has the email {email}")
+            if user.email_verified_at is None:
+                user.email_verified_at = utcnow()
+                actor = await self._actor_of(change.session, user, None)
+                if actor is not None:
+                    change.actor = replace(actor, via=via, label=f"operator ({via})")
+                    change.record(DomainEvent.USER_VERIFIED, "user", user.id, after={"email": email, "by": "operator"})
         return user
 
     async def send_verification(self, actor: Actor) -> bool:

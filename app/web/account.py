@@ -72,8 +72,8 @@ class AccountController(Controller):
         return Redirect("/signin?notice=signed_out", status_code=303)
 
     @get("/password/forgot", guards=[PUBLIC])
-    async def forgot_page(self, request: Req) -> Template:
-        return await render(request, "web/forgot.html", sent=False, email="", error=None)
+    async def forgot_page(self, request: Req, accounts: Accounts) -> Template:
+        return await render(request, "web/forgot.html", sent=False, email="", error=None, mails=accounts.mails)
 
     @post("/password/forgot", status_code=200, guards=[PUBLIC])
     async def forgot(self, request: Req, data: Form, accounts: Accounts) -> Template:
@@ -82,8 +82,10 @@ class AccountController(Controller):
             mail = await accounts.request_reset(email, web(request).client_ip(request))
         except Throttled as throttled:
             error = f"Too many reset requests. Please wait {_minutes(throttled.seconds)} and try again."
-            return await render(request, "web/forgot.html", status=429, sent=False, email="", error=error)
-        page = await render(request, "web/forgot.html", sent=True, email=email, error=None)
+            return await render(
+                request, "web/forgot.html", status=429, sent=False, email="", error=error, mails=accounts.mails
+            )
+        page = await render(request, "web/forgot.html", sent=True, email=email, error=None, mails=accounts.mails)
         if mail is not None:  # sent after the answer, so its timing does not tell whether the account exists
             page.background = BackgroundTask(accounts.send, mail)
         return page

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from app.dependencies import Accounts, CurrentActor, SignedIn
 from app.guards import PUBLIC, SIGNED_IN
 from app.roles import Permission, permissions
+from app.services.accounts import AccountService
 from app.services.errors import Invalid, NotFound
 from app.web.context import web
 from app.web.pages import redirect_with, render
@@ -21,13 +22,14 @@ Form = URLEncodedBody[dict[str, str]]
 Req = Request[Any, Any, Any]
 
 
-async def _page(request: Req, user: WebUser, status: int = 200, **extra: Any) -> Template:
+async def _page(request: Req, user: WebUser, accounts: AccountService, status: int = 200, **extra: Any) -> Template:
     return await render(
         request,
         "web/profile.html",
         status=status,
         user=user,
         section="",
+        mails=accounts.mails,
         can=lambda p: Permission(p) in permissions(user.role) if user.org_kind == "vendor" else False,
         **{"errors": {}, **extra},
     )
@@ -38,8 +40,8 @@ class ProfileController(Controller):
     include_in_schema = False
 
     @get("/", guards=[SIGNED_IN])
-    async def show(self, request: Req, user: SignedIn) -> Template:
-        return await _page(request, user)
+    async def show(self, request: Req, user: SignedIn, accounts: Accounts) -> Template:
+        return await _page(request, user, accounts)
 
     @post("/name", status_code=200, guards=[SIGNED_IN])
     async def rename(
@@ -48,7 +50,7 @@ class ProfileController(Controller):
         try:
             await accounts.rename(actor, data.get("name") or "")
         except Invalid as exc:
-            return await _page(request, user, 400, errors={"name": exc.message})
+            return await _page(request, user, accounts, 400, errors={"name": exc.message})
         return redirect_with(request, "/account", "Your name was saved.")
 
     @post("/password", status_code=200, guards=[SIGNED_IN])
@@ -61,7 +63,7 @@ class ProfileController(Controller):
                 actor, data.get("current") or "", data.get("password") or "", data.get("password_again") or ""
             )
         except Invalid as exc:
-            return await _page(request, user, 400, errors={exc.field: exc.message})
+            return await _page(request, user, accounts, 400, errors={exc.field: exc.message})
         await sign_in(request, user.id, user.org_id)
         return redirect_with(request, "/account", "Your password was changed; you were signed out everywhere else.")
 

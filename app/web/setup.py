@@ -58,12 +58,14 @@ class SetupController(Controller):
         _check(request, secret)
         if await vendor_exists(reader):
             raise NotFoundException("no such page")
-        return await render(request, "web/setup.html", form={"slug": "", "email": ""}, errors={})
+        return await render(
+            request, "web/setup.html", form={"vendor_name": "", "slug": "", "person_name": "", "email": ""}, errors={}
+        )
 
     @post("/setup/{secret:str}", status_code=200, guards=[PUBLIC])
     async def create(self, request: Req, secret: FromPath[str], data: Form, accounts: Accounts) -> Template | Redirect:
         _check(request, secret)
-        form = {"slug": (data.get("slug") or "").strip(), "email": (data.get("email") or "").strip()}
+        form = {key: (data.get(key) or "").strip() for key in ("vendor_name", "slug", "person_name", "email")}
         try:
             created = await accounts.create_vendor(
                 form["slug"],
@@ -72,6 +74,9 @@ class SetupController(Controller):
                 via=Channel.PORTAL,
                 only_if_first=True,
                 address=web(request).client_ip(request),
+                vendor_name=form["vendor_name"],
+                person_name=form["person_name"],
+                with_token=False,  # the browser never shows a secret it did not ask for: the Tokens page makes them
             )
         except Conflict as exc:
             if exc.field == "slug" and "already set up" in exc.message:
@@ -80,5 +85,6 @@ class SetupController(Controller):
         except Invalid as exc:
             return await render(request, "web/setup.html", status=400, form=form, errors={exc.field: exc.message})
         await sign_in(request, created.user_id, created.vendor_id)
-        flash(request, f"Welcome! {form['slug']} is ready: push images under {form['slug']}/… with an API token.")
+        slug = form["slug"]
+        flash(request, f"Welcome! To push releases under {slug}/…, create a push or API token on the Tokens page.")
         return Redirect("/vendor/", status_code=303)

@@ -189,3 +189,22 @@ async def test_user_reset_link_issues_a_working_single_use_link(tmp_path):
     await app.state.registry.metadata.engine.dispose()
     unknown = run("user", "reset-link", "nobody@acme.test", data_dir=tmp_path)
     assert unknown.returncode == 2 and "no account" in unknown.stderr and unknown.stdout == ""
+
+
+def test_user_confirm_vouches_for_an_address_when_no_mail_can(tmp_path):
+    from sqlalchemy import create_engine as sync_engine
+    from sqlalchemy import text
+
+    assert run("bootstrap", "--vendor", "acme", "--email", "a@acme.test", "--password", "pw long enough",
+               data_dir=tmp_path).returncode == 0  # fmt: skip
+    db = sync_engine(f"sqlite:///{tmp_path / 'wharf.db'}")
+    with db.begin() as conn:
+        conn.execute(text("UPDATE users SET email_verified_at = NULL"))
+    result = run("user", "confirm", "A@acme.test", data_dir=tmp_path)
+    assert result.returncode == 0 and "a@acme.test is confirmed" in result.stderr, result.stderr
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT email_verified_at FROM users")).scalar() is not None
+        assert conn.execute(text("SELECT count(*) FROM admin_audit WHERE action = 'user.verified'")).scalar() == 1
+    db.dispose()
+    unknown = run("user", "confirm", "nobody@acme.test", data_dir=tmp_path)
+    assert unknown.returncode == 2 and "no account" in unknown.stderr

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.db import upgrade
 from app.main import create_app
-from app.models import Organization
+from app.models import Organization, Token, User
 from app.settings import DatabaseSettings, ServerSettings, Settings
 from tests.conftest import in_thread
 from tests.support.web import Browser
@@ -39,9 +39,10 @@ async def test_a_fresh_instance_is_claimed_only_through_its_setup_link(tmp_path,
             await browser.get(setup)
             bad = await browser.post(setup, {"slug": "Not A Slug", "email": "ops@first.test", "password": "first pw!"})
             assert bad.status_code == 400 and "lowercase letters" in bad.text
-            r = await browser.post(setup, {"slug": "first", "email": "ops@first.test", "password": "first pw!"})
+            form = {"vendor_name": "First Software Ltd", "slug": "first", "person_name": "Olu Ops"}
+            r = await browser.post(setup, {**form, "email": "ops@first.test", "password": "first pw!"})
             assert r.status_code == 303 and r.headers["location"] == "/vendor/"
-            assert "first is ready" in (await browser.get("/vendor/")).text  # signed in as the new admin
+            assert "create a push or API token" in (await browser.get("/vendor/")).text  # signed in as the new admin
             assert (await browser.get("/")).headers["location"] == "/vendor/"
             assert (await browser.get(setup)).status_code == 404  # closed for good
             again = await browser.post(setup, {"slug": "second", "email": "b@first.test", "password": "first pw!"})
@@ -50,6 +51,11 @@ async def test_a_fresh_instance_is_claimed_only_through_its_setup_link(tmp_path,
             assert (await anonymous.get("/")).headers["location"] == "/signin"
         async with engine.connect() as conn:
             assert await conn.scalar(select(func.count()).where(Organization.kind == "vendor")) == 1
+            assert (
+                await conn.scalar(select(Organization.name).where(Organization.slug == "first")) == "First Software Ltd"
+            )
+            assert await conn.scalar(select(User.name).where(User.email == "ops@first.test")) == "Olu Ops"
+            assert await conn.scalar(select(func.count()).select_from(Token)) == 0  # no secret nobody was shown
     finally:
         app.state.audit_writer.spool.close()
         await engine.dispose()

@@ -169,3 +169,16 @@ async def test_everyone_has_a_profile_with_name_and_password(wharf):
         assert (await elsewhere.sign_in(person.email, "a new password")).status_code == 303
     async with Browser(wharf.app) as stranger:
         assert (await stranger.get("/account")).status_code == 303  # sign in first
+
+
+async def test_without_a_mail_server_the_reset_page_says_whom_to_ask(wharf):
+    from app.mail import LogMailer
+
+    deps = wharf.app.state.services.deps
+    mailer, deps.mailer = deps.mailer, LogMailer()
+    try:
+        async with Browser(wharf.app) as browser:
+            page = await browser.get("/password/forgot")
+            assert "cannot send mail" in page.text and "wharf user reset-link" in page.text
+    finally:
+        deps.mailer = mailer
