@@ -190,7 +190,7 @@ def audit() -> None:
 @click.option("--days", type=int, help="Keep this many days (default: WHARF_EVENT_RETENTION_DAYS; 0 keeps all).")
 def audit_prune(days: int | None) -> None:
     """Delete raw download events older than the retention period."""
-    from app.audit.retention import prune
+    from app.event_spool.retention import prune
     from registry.sql import create_engine
 
     settings = Settings()
@@ -213,7 +213,7 @@ def audit_prune(days: int | None) -> None:
 @click.option("--days", type=int, default=3660, show_default=True, help="Roll up at most this many days.")
 def audit_rollup(days: int) -> None:
     """Sum complete days of download events into daily usage rows now (`wharf serve` also does it on its own)."""
-    from app.audit.rollup import roll_up_pending
+    from app.reports.rollup import roll_up_pending
     from registry.sql import create_engine
 
     settings = Settings()

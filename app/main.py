@@ -22,12 +22,11 @@ from litestar.template.config import TemplateConfig
 from app import db
 from app.api import build_api_router
 from app.api_docs import LocalSwaggerUI
-from app.audit.rollup import roll_up_pending
-from app.audit.spool import claim
-from app.audit.writer import SpoolWriter, WriterThread
 from app.blob_stores import build_blob_store
 from app.body_limits import BodyLimits
 from app.dependencies import build_dependencies
+from app.event_spool.spool import claim
+from app.event_spool.writer import SpoolWriter, WriterThread
 from app.guards import PUBLIC, REGISTRY
 from app.health import build_health_router
 from app.http_metrics import RequestMetrics, build_metrics_router
@@ -38,6 +37,7 @@ from app.metrics import WharfMetrics
 from app.policy import WharfPolicy
 from app.quotas import QuotaCounters
 from app.rate_limit import RateLimiter
+from app.reports.rollup import roll_up_pending
 from app.services import ServiceDeps, ServiceError, Services
 from app.services.accounts import vendor_exists
 from app.services.base import read_session

@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from app.audit.depth import SpoolDepth
-from app.audit.spool import Spool
+from app.event_spool.depth import SpoolDepth
+from app.event_spool.spool import Spool
 from app.policy import WharfPolicy
 from registry.events import EventSink, RegistryEvent
 

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -45,6 +46,8 @@ class Organization(Base):
     welcome_text: Mapped[str | None] = mapped_column(Text)
     # A vendor's default immutability rule for its repositories (app.immutability): None is off.
     immutable_tags: Mapped[str | None] = mapped_column(String(16))
+    # A token used from more than this many networks in a day is flagged (app.reports); None: the default.
+    sharing_networks: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (UniqueConstraint("vendor_id", "slug"), NEVER_REUSED)
 
 
@@ -244,6 +247,13 @@ class DownloadEvent(Base):
     user_agent: Mapped[str | None] = mapped_column(Text)
     platform: Mapped[str | None] = mapped_column(String(128))  # os/arch of an index child, filled by the writer
     user_email: Mapped[str | None] = mapped_column(String(320))  # who created the token, filled by the writer
+    # Names as they were when the event happened, filled by the writer, so renames and deletions keep reports readable
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    license_name: Mapped[str | None] = mapped_column(String(200))
+    token_name: Mapped[str | None] = mapped_column(String(200))
+    reason_code: Mapped[str | None] = mapped_column(String(32))  # a denial's reason, machine-readable
+    # A platform manifest fetched after its index by the same token (not a pull of its own); None: not a platform
+    part_of_pull: Mapped[bool | None] = mapped_column(Boolean)
     __table_args__ = (Index("ix_download_events_vendor_at", "vendor_id", "at"),)
 
 
@@ -266,6 +276,8 @@ class UsageDaily(Base):
     reads: Mapped[int] = mapped_column(BigInteger)  # successful manifest GETs and HEADs: who counts as a client
     bytes: Mapped[int] = mapped_column(BigInteger)
     denials: Mapped[int] = mapped_column(BigInteger)
+    customer_name: Mapped[str | None] = mapped_column(String(200))  # as of the day's last event
+    license_name: Mapped[str | None] = mapped_column(String(200))
     __table_args__ = (Index("ix_usage_daily_vendor_day", "vendor_id", "day"),)
 
 
@@ -338,3 +350,45 @@ class ThrottleCounter(Base):
     count: Mapped[int] = mapped_column(Integer)
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ExportRecord(Base):
+    """One export as it was sent: who asked for what, and the row count and SHA-256 of exactly the bytes sent."""
+
+    __tablename__ = "export_records"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # pulls | activity | usage | audit-log
+    format: Mapped[str] = mapped_column(String(8))
+    filters: Mapped[str] = mapped_column(Text)  # JSON
+    actor: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))  # streaming | complete | aborted
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReportSchedule(Base):
+    """A usage report mailed weekly or monthly; the lease makes exactly one node send a given run."""
+
+    __tablename__ = "report_schedules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    vendor_id: Mapped[int] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cadence: Mapped[str] = mapped_column(String(8))  # weekly | monthly
+    group_by: Mapped[str] = mapped_column(String(40))
+    recipients: Mapped[str] = mapped_column(Text)  # JSON list of addresses
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (NEVER_REUSED,)

@@ -2,7 +2,7 @@
 
 uvicorn with uvloop and Wharf's own httptools protocol (app/http_protocol.py: request heads capped at
 64 KiB, blob files sent with sendfile(2)). With `workers` > 1, uvicorn's supervisor binds the port once
-and runs that many worker processes on it; each worker takes its own audit spool (app/audit/spool.py)
+and runs that many worker processes on it; each worker takes its own audit spool (app/event_spool/spool.py)
 and dies with the supervisor, even when the supervisor is killed with SIGKILL.
 """
 

@@ -23,10 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from app.audit.rollup import roll_up_pending
 from app.db import upgrade
-from app.downloads import COLUMNS
-from app.usage import usage_query
+from app.reports.events import COLUMNS
+from app.reports.rollup import roll_up_pending
+from app.reports.usage import usage_query
 
 CUSTOMERS, REPOSITORIES, TAGS = 500, 40, 60
 # what a generated record holds, in order: the documented columns but those the writer fills in
@@ -139,9 +139,9 @@ async def export_month(url: str) -> None:
     """Stream a month of events as CSV the way /api/v1/pulls/export does, watching this process's memory."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from app.api.export import stream_rows
-    from app.downloads import PullFilters, event_json, pull_events
     from app.models import DownloadEvent
+    from app.reports.events import PullFilters, event_json, pull_events
+    from app.reports.export import stream_rows
 
     engine = create_async_engine(url)
     since = datetime.now(UTC) - timedelta(days=30)

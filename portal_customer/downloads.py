@@ -12,9 +12,9 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from app.dependencies import Reader, SignedIn
-from app.downloads import PullFilters, pull_events
 from app.guards import CUSTOMER
 from app.models import DownloadEvent, Token
+from app.reports.events import PullFilters, pull_events
 from app.times import BadMoment, Edge, parse_moment
 from app.web.pages import render
 from portal_customer.common import Req

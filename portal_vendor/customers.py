@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import commands
 from app.catalog import kinds_of
 from app.dependencies import CurrentActor, Customers, Invitations, PullTokens, Reader, SignedIn
-from app.downloads import PullFilters, newest_first, pull_events
 from app.guards import staff
 from app.limits import Restrictions, summary
 from app.models import DownloadEvent, License, Membership, Organization, User
 from app.quotas import usage_of
+from app.reports.events import PullFilters, newest_first, pull_events
 from app.roles import Permission
 from app.services import customers as customer_queries
 from app.services import licenses as license_queries

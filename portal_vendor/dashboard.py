@@ -14,9 +14,9 @@ from app.dependencies import Reader, SignedIn
 from app.guards import staff
 from app.models import License, Organization
 from app.policy import licenses_by_customer
+from app.reports.usage import usage_query
 from app.roles import Permission
 from app.times import utcnow
-from app.usage import usage_query
 from portal_vendor.charts import daily_bars
 from portal_vendor.common import Req, page
 

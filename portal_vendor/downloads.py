@@ -9,14 +9,15 @@ from litestar.params import FromQuery
 from litestar.response import Stream, Template
 from sqlalchemy import select
 
-from app import admin_log, downloads
-from app.api.export import export_response
+from app import admin_log
 from app.dependencies import Reader, SignedIn
 from app.guards import staff
 from app.models import AdminAuditEntry, DownloadEvent, Organization
+from app.reports import events as downloads
+from app.reports.export import export_response
+from app.reports.usage import GroupBy, usage_query
 from app.roles import Permission
 from app.services.errors import Invalid
-from app.usage import GroupBy, usage_query
 from app.web.context import web
 from portal_vendor.common import PAGE_SIZE, Req, page, parse_day, query_url
 

@@ -12,10 +12,10 @@ from sqlalchemy import Select
 
 from app.admin_log import COLUMNS, entries, entry_json
 from app.api.common import Limit, QueryId, clamp
-from app.api.export import export_response
 from app.dependencies import CurrentActor, Engine, Reader
 from app.guards import api
 from app.models import AdminAuditEntry as A
+from app.reports.export import export_response
 from app.roles import Permission
 
 

@@ -11,11 +11,11 @@ from litestar.response import Stream
 from sqlalchemy import Select
 
 from app.api.common import Limit, QueryId, clamp
-from app.api.export import export_response
 from app.dependencies import CurrentActor, Engine, Reader
-from app.downloads import COLUMNS, PullFilters, cursor_of, event_json, newest_first, pull_events
 from app.guards import api
 from app.models import DownloadEvent
+from app.reports.events import COLUMNS, PullFilters, cursor_of, event_json, newest_first, pull_events
+from app.reports.export import export_response
 from app.roles import Permission
 
 

@@ -12,8 +12,8 @@ from litestar.params import FromQuery
 from app.api.common import QueryId
 from app.dependencies import CurrentActor, Reader
 from app.guards import api
+from app.reports.usage import GroupBy, usage_query
 from app.roles import Permission
-from app.usage import GroupBy, usage_query
 
 
 def _key(group_by: GroupBy, value: Any) -> Any:

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.audit.depth import SpoolDepth
-from app.audit.spool import Spool
+from app.event_spool.depth import SpoolDepth
+from app.event_spool.spool import Spool
 from app.http_metrics import route_family
 from app.main import create_app
 from app.settings import DatabaseSettings, ObservabilitySettings, ServerSettings, Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from app.downloads import COLUMNS
+from app.reports.events import COLUMNS
 from tests.app.test_audit import customer_token
 from tests.conftest import basic
 from tests.registry.helpers import push_image

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from app.audit.rollup import roll_up_pending
 from app.identity import TokenIdentity
 from app.models import UsageRolledUpDay
+from app.reports.rollup import roll_up_pending
 from app.services.accounts import bootstrap_vendor
 from registry.events import RegistryEvent
 

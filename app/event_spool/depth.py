@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from app.audit.spool import Spool
+from app.event_spool.spool import Spool
 
 READ_CHUNK = 1024 * 1024
 

@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Select, case, distinct, func, or_, select, union_all
 
-from app.audit import rollup
 from app.models import DownloadEvent as E
 from app.models import UsageDaily as U
+from app.reports import rollup
 from app.times import aware
 
 GroupBy = Literal["customer", "license", "repository", "tag", "day"]

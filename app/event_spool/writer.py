@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Table, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.audit.rollup import mark_stale
-from app.audit.spool import Spool
+from app.event_spool.spool import Spool
 from app.models import DownloadEvent, Token, User
+from app.reports.rollup import mark_stale
 from registry.sql import create_engine, insert_ignore, write_transaction
 from registry.tables import Manifest, ManifestReference, Repository
 
