@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
 import anyio
@@ -83,6 +83,14 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def csv_text(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as CSV with RFC 4180 line ends: with them the writer also quotes a cell holding a lone CR (a
+    spreadsheet would end the row there)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
 async def stream_rows(
     engine: AsyncEngine,
     stmt: Select[Any],
@@ -91,18 +99,14 @@ async def stream_rows(
     format: str,
 ) -> AsyncIterator[tuple[bytes, int]]:
     """The file in chunks, each with the number of rows it holds (a header or bracket holds none)."""
-    buffer, first = io.StringIO(), True
-    writer = csv.writer(buffer, lineterminator="\n")
-    yield ((",".join(columns) + "\n").encode() if format == "csv" else b"["), 0
+    first = True
+    yield (csv_text([columns]).encode() if format == "csv" else b"["), 0
     async with engine.connect() as conn:
         result = await conn.stream(stmt)
         async for partition in result.partitions(1000):
             records = [to_json(row) for row in partition]
             if format == "csv":
-                writer.writerows([[csv_cell(v) for v in record.values()] for record in records])
-                yield buffer.getvalue().encode(), len(records)
-                buffer.seek(0)
-                buffer.truncate()
+                yield csv_text([[csv_cell(v) for v in record.values()] for record in records]).encode(), len(records)
             else:
                 chunk = ",".join(json.dumps(record) for record in records)
                 yield (chunk if first else "," + chunk).encode(), len(records)
