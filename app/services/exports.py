@@ -41,7 +41,7 @@ def record_json(record: ExportRecord) -> dict[str, Any]:
         "channel": record.channel,
         "state": record.state,
         "started_at": iso(record.started_at),
-        "finished_at": iso(record.finished_at) if record.finished_at else None,
+        "finished_at": iso(record.finished_at),
         "rows": record.rows,
         "bytes": record.bytes,
         "sha256": record.sha256,
