@@ -62,7 +62,7 @@ def network_refusal(name: str, allowed: tuple[Network, ...], address: str | None
         return None
     came = f"this request came from {address}" if address else "this request's address is unknown"
     reason = f"token '{name}' may be used from {listed([str(n) for n in allowed])} only; {came}"
-    return Admission(False, reason, 403)
+    return Admission(False, reason, 403, code="outside_network")
 
 
 class QuotaGate:
@@ -127,7 +127,7 @@ class QuotaGate:
         reset = max(at.periods[q.span].end for q, _ in refusals)
         reason = "; ".join(why for _, why in refusals) + f"; more from {reset:%Y-%m-%d %H:%M} UTC"
         retry = ("Retry-After", str(_seconds_until(reset, at.now)))
-        return Admission(False, reason, 429, (*self.headers(quotas, at), retry))
+        return Admission(False, reason, 429, (*self.headers(quotas, at), retry), code="quota_exceeded")
 
     def headers(self, quotas: tuple[Quota, ...], at: Moment) -> Headers:
         """`RateLimit-Policy: "token-pulls-day";q=3;w=86400` and `RateLimit: "token-pulls-day";r=2;t=3600`."""

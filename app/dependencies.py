@@ -19,6 +19,7 @@ from app.services import Services
 from app.services.accounts import AccountService
 from app.services.base import read_session
 from app.services.customers import CustomerService
+from app.services.exports import ExportService
 from app.services.invitations import InvitationService
 from app.services.licenses import LicenseService
 from app.services.repositories import RepositoryService
@@ -67,6 +68,7 @@ def build_dependencies(services: Services, trusted_proxies: tuple[IPv4Network | 
         "services": constant(services),
         "accounts": constant(services.accounts),
         "customers": constant(services.customers),
+        "exports": constant(services.exports),
         "invitations": constant(services.invitations),
         "licenses": constant(services.licenses),
         "pull_tokens": constant(services.pull_tokens),
@@ -85,6 +87,7 @@ SignedIn = NamedDependency[WebUser]
 Reader = NamedDependency[AsyncSession]  # read-only; writes go through the services
 Accounts = NamedDependency[AccountService]
 Customers = NamedDependency[CustomerService]
+Exports = NamedDependency[ExportService]
 Invitations = NamedDependency[InvitationService]
 Licenses = NamedDependency[LicenseService]
 PullTokens = NamedDependency[PullTokenService]

@@ -50,6 +50,8 @@ class DomainEvent(StrEnum):
     MANIFEST_DELETED = "manifest.deleted"
 
     EXPORT_CREATED = "export.created"
+    EXPORT_COMPLETED = "export.completed"  # an export streamed to its end: rows, bytes, SHA-256 in the entry
+    EXPORT_ABORTED = "export.aborted"  # an export cut short (the client went away): what was sent until then
 
 
 # What the admin log called these before the vocabulary was settled (migration 0009 renames the rows).

@@ -180,7 +180,7 @@ class WharfPolicy:
             return refused
         if self.rate_limit is not None and (wait := self.rate_limit.take(who.token_id)):
             reason = f"token '{who.name}' sent more than {self.rate_limit.describe()}; slow down"
-            return Admission(False, reason, 429, self.rate_limit.headers(wait))
+            return Admission(False, reason, 429, self.rate_limit.headers(wait), code="rate_limited")
         return ADMITTED
 
     def admit_read(self, principal: Principal, read: Read) -> Admission:
@@ -230,7 +230,7 @@ class WharfPolicy:
         )
         if isinstance(result, licensing.Allowed):
             return Decision(True, warning=result.warning, license=result.license_id)
-        return Decision(False, reason=result.reason)
+        return Decision(False, reason=result.reason, code=result.code)
 
     async def readable_tags(self, principal: Principal, repository: str, tags: list[str]) -> list[str]:
         if not self.restricts_tags(principal):
@@ -254,7 +254,7 @@ class WharfPolicy:
         rule = await self.immutability_rule(principal.identity.vendor_id, repository)
         if not immutability.holds(rule, tag):
             return ALLOWED
-        return Decision(False, reason=f"{immutability.RULES[str(rule)]} in {repository}")
+        return Decision(False, reason=f"{immutability.RULES[str(rule)]} in {repository}", code="immutable_tag")
 
     async def immutability_rule(self, vendor_id: int, repository: str) -> str | None:
         """The rule in force for `repository` (its own setting, else the vendor's default), cached briefly."""

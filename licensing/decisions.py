@@ -35,6 +35,7 @@ class Denied:
 
     reason: str
     repository_licensed: bool = False
+    code: str = "no_license"  # machine-readable: not_covered | expired | suspended | not_yet_valid | no_license
 
     def __bool__(self) -> Literal[False]:
         return False
@@ -88,11 +89,12 @@ def decide_reachable(
     if allowing is not None:
         return Allowed(allowing.id, allowing.name, expiry_warning(allowing, now, warn_days))
     if lapsed_with_tag:
-        return Denied(lapse_reason(lapsed_with_tag[0], now), repository_licensed=True)
+        return _lapsed(lapsed_with_tag[0], now)
     if in_force_without_tag:
-        return Denied(f"{asked} is not covered by {_license_names(in_force_without_tag)}", repository_licensed=True)
+        reason = f"{asked} is not covered by {_license_names(in_force_without_tag)}"
+        return Denied(reason, repository_licensed=True, code="not_covered")
     if lapsed_without_tag:
-        return Denied(lapse_reason(lapsed_without_tag[0], now), repository_licensed=True)
+        return _lapsed(lapsed_without_tag[0], now)
     return Denied(f"no license covers repository {repository}")
 
 
@@ -151,6 +153,10 @@ def lapse_reason(license: License, now: datetime) -> str:
     if state == "expired" and license.valid_until is not None:
         return f"license '{license.name}' expired on {_day(license.valid_until)}"
     raise ValueError(f"license '{license.name}' is in force at {now.isoformat()}")
+
+
+def _lapsed(license: License, now: datetime) -> Denied:
+    return Denied(lapse_reason(license, now), repository_licensed=True, code=license.state(now))
 
 
 def _grants_in_force(licenses: Iterable[License], repository: str, now: datetime) -> list[Grant]:

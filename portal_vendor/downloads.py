@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, get
@@ -10,7 +11,7 @@ from litestar.response import Stream, Template
 from sqlalchemy import select
 
 from app import admin_log
-from app.dependencies import Reader, SignedIn
+from app.dependencies import CurrentActor, Exports, Reader, SignedIn
 from app.guards import staff
 from app.models import AdminAuditEntry, DownloadEvent, Organization
 from app.reports import events as downloads
@@ -112,11 +113,20 @@ class DownloadsController(Controller):
         )
 
     @get("/downloads/export", guards=[staff(Permission.AUDIT)])
-    async def export_pulls(self, request: Req, user: SignedIn, format: FromQuery[str] = "csv") -> Stream:
-        f = _filters({k: request.query_params.get(k, "") for k in FILTERS}, {})
-        stmt = downloads.pull_events(user.vendor_id, f).order_by(DownloadEvent.at, DownloadEvent.id)
+    async def export_pulls(
+        self, request: Req, actor: CurrentActor, exports: Exports, format: FromQuery[str] = "csv"
+    ) -> Stream:
+        """The downloads shown, as a file: customer downloads (`pulls-….csv`), or with the "Pushes and
+        deletes" kind chosen, the vendor's own activity (`activity-….csv`)."""
+        params = {k: request.query_params.get(k, "") for k in FILTERS}
+        side: downloads.Side = "activity" if params["kind"] == "pushes" else "pulls"
+        f = replace(_filters(params, {}), side=side)
+        stmt = downloads.pull_events(actor.vendor_id, f).order_by(DownloadEvent.at, DownloadEvent.id)
         fmt = "json" if format == "json" else "csv"
-        return export_response(web(request).engine, stmt, downloads.COLUMNS, downloads.event_json, fmt, "pulls")
+        columns, to_json = downloads.COLUMNS, downloads.event_json
+        return export_response(
+            web(request).engine, stmt, columns, to_json, fmt, side, actor=actor, exports=exports, filters=f.as_json()
+        )
 
     @get("/audit-log", guards=[staff(Permission.AUDIT)])
     async def audit_log(
@@ -159,8 +169,24 @@ class DownloadsController(Controller):
 
     @get("/audit-log/export", guards=[staff(Permission.AUDIT)])
     async def export_audit_log(
-        self, request: Req, user: SignedIn, format: FromQuery[str] = "csv", action: FromQuery[str] = ""
+        self,
+        request: Req,
+        actor: CurrentActor,
+        exports: Exports,
+        format: FromQuery[str] = "csv",
+        action: FromQuery[str] = "",
     ) -> Stream:
-        stmt = admin_log.entries(user.vendor_id, action=action.strip() or None).order_by(AdminAuditEntry.id)
+        wanted = action.strip() or None
+        stmt = admin_log.entries(actor.vendor_id, action=wanted).order_by(AdminAuditEntry.id)
         fmt = "json" if format == "json" else "csv"
-        return export_response(web(request).engine, stmt, admin_log.COLUMNS, admin_log.entry_json, fmt, "audit-log")
+        return export_response(
+            web(request).engine,
+            stmt,
+            admin_log.COLUMNS,
+            admin_log.entry_json,
+            fmt,
+            "audit-log",
+            actor=actor,
+            exports=exports,
+            filters={"action": wanted} if wanted else {},
+        )

@@ -53,6 +53,7 @@ class Decision:
     reason: str | None = None
     warning: str | None = None
     license: str | None = None  # the policy's name for what allowed it, recorded with the read
+    code: str | None = None  # a refusal's reason, machine-readable (recorded as the event's reason_code)
 
 
 ALLOWED = Decision(True)
@@ -68,6 +69,7 @@ class Admission:
     reason: str | None = None
     status: int = 200  # when refused: 403 (DENIED) or 429 (TOOMANYREQUESTS)
     headers: tuple[tuple[str, str], ...] = ()
+    code: str | None = None  # a refusal's reason, machine-readable (recorded as the event's reason_code)
 
 
 ADMITTED = Admission()

@@ -36,6 +36,7 @@ class RegistryEvent:
     bytes: int = 0
     status: int = 200
     reason: str | None = None
+    reason_code: str | None = None  # a denial's reason, machine-readable (docs/audit.md lists them)
     client_ip: str | None = None
     user_agent: str | None = None
     license: str | None = None  # what the policy said allowed the read (Decision.license)

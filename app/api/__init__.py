@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.api.audit_log import AuditLogController
 from app.api.common import EXCEPTION_HANDLERS, ids_in_range
 from app.api.customers import CustomerController, PullTokenController
+from app.api.exports import ExportController
 from app.api.licenses import LicenseController
-from app.api.pulls import PullController
+from app.api.pulls import ActivityController, PullController
 from app.api.repositories import RepositoryController
 from app.api.tokens import TokenController
 from app.api.usage import UsageController
@@ -26,6 +27,8 @@ def build_api_router(engine: AsyncEngine) -> Router:
             TokenController,
             RepositoryController,
             PullController,
+            ActivityController,
+            ExportController,
             UsageController,
             AuditLogController,
         ],

@@ -12,11 +12,12 @@ from sqlalchemy import Select
 
 from app.admin_log import COLUMNS, entries, entry_json
 from app.api.common import Limit, QueryId, clamp
-from app.dependencies import CurrentActor, Engine, Reader
+from app.dependencies import CurrentActor, Engine, Exports, Reader
 from app.guards import api
 from app.models import AdminAuditEntry as A
 from app.reports.export import export_response
 from app.roles import Permission
+from app.times import iso
 
 
 def _filtered(
@@ -56,6 +57,7 @@ class AuditLogController(Controller):
         self,
         actor: CurrentActor,
         engine: Engine,
+        exports: Exports,
         format: FromQuery[Literal["csv", "json"]] = "csv",
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
@@ -63,4 +65,8 @@ class AuditLogController(Controller):
         object_type: FromQuery[str | None] = None,
     ) -> Stream:
         stmt = _filtered(actor.vendor_id, since, until, action, object_type).order_by(A.id)
-        return export_response(engine, stmt, COLUMNS, entry_json, format, "audit-log")
+        filters = {"since": iso(since), "until": iso(until), "action": action, "object_type": object_type}
+        filters = {k: v for k, v in filters.items() if v is not None}
+        return export_response(
+            engine, stmt, COLUMNS, entry_json, format, "audit-log", actor=actor, exports=exports, filters=filters
+        )

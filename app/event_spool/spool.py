@@ -42,6 +42,7 @@ class SpoolRecord(msgspec.Struct):
     reason: str | None
     client_ip: str | None
     user_agent: str | None
+    reason_code: str | None = None  # last and optional: lines spooled before it existed still load
 
 
 _encode = msgspec.json.Encoder().encode
@@ -81,6 +82,7 @@ def record_of(event: RegistryEvent, event_id: str) -> SpoolRecord:
         event.reason,
         event.client_ip,
         event.user_agent,
+        event.reason_code,
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Table, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.event_spool.spool import Spool
-from app.models import DownloadEvent, Token, User
+from app.models import DownloadEvent, License, Organization, Token, User
 from app.reports.rollup import mark_stale
 from registry.sql import create_engine, insert_ignore, write_transaction
 from registry.tables import Manifest, ManifestReference, Repository
@@ -142,7 +142,8 @@ class SpoolWriter:
 
 
 async def describe(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Add what the request path does not look up: the platform of an index child and the token's user."""
+    """Add what the request path does not look up: the platform of an index child, the token's user, and the
+    names of the customer, license and token as they are now (kept when they are later renamed or deleted)."""
     children = {(r["repository"], r["digest"]) for r in rows if r["action"].startswith("manifest.") and r.get("digest")}
     platforms: dict[tuple[str, str], str | None] = {}
     if children:
@@ -159,14 +160,34 @@ async def describe(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         platforms = {(name, digest): platform for name, digest, platform in found}
     token_ids = {r["token_id"] for r in rows if r.get("token_id")}
     users: dict[int, str] = {}
+    token_names: dict[int, str] = {}
     if token_ids:
         people = await conn.execute(
-            select(Token.id, User.email).join(User, User.id == Token.created_by).where(Token.id.in_(token_ids))
+            select(Token.id, Token.name, User.email)
+            .outerjoin(User, User.id == Token.created_by)
+            .where(Token.id.in_(token_ids))
         )
-        users = {token_id: email for token_id, email in people}
+        for token_id, token_name, email in people:
+            token_names[token_id] = token_name
+            if email is not None:
+                users[token_id] = email
+    customers = await _names(conn, Organization, {r["customer_id"] for r in rows if r.get("customer_id")})
+    licenses = await _names(conn, License, {r["license_id"] for r in rows if r.get("license_id")})
     for r in rows:
         r["platform"] = platforms.get((r["repository"], r.get("digest") or ""))
         r["user_email"] = users.get(r.get("token_id") or 0)
+        r["token_name"] = token_names.get(r.get("token_id") or 0)
+        r["customer_name"] = customers.get(r.get("customer_id") or 0)
+        r["license_name"] = licenses.get(r.get("license_id") or 0)
+        r["reason_code"] = r.get("reason_code")  # absent from lines spooled before codes existed
+
+
+async def _names(conn: AsyncConnection, model: type[Organization] | type[License], ids: set[int]) -> dict[int, str]:
+    """The names of those of `ids` that still exist, as they are now (when the event is stored)."""
+    if not ids:
+        return {}
+    found = await conn.execute(select(model.id, model.name).where(model.id.in_(ids)))
+    return {row_id: name for row_id, name in found}
 
 
 async def _sleep(seconds: float, stopping: threading.Event | None) -> None:

@@ -4,38 +4,47 @@ narrowed to its own events)."""
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from app.models import DownloadEvent
 from app.services.errors import Invalid
 from app.times import aware, iso
 
-# The export's columns, in order: the one documented schema of a download event (docs/audit.md).
+# The columns of a download event, in order: the one documented schema (docs/audit.md) of the pulls and the
+# activity lists and their exports. Names are as they were when the event was stored, the ids beside them.
 COLUMNS = (
     "id",
     "at",
     "action",
-    "vendor_id",
     "customer_id",
+    "customer_name",
     "license_id",
+    "license_name",
     "token_id",
+    "token_name",
+    "user_email",
     "repository",
     "reference",
     "digest",
+    "platform",
     "media_type",
     "bytes",
     "status",
+    "reason_code",
     "reason",
     "client_ip",
     "user_agent",
-    "platform",
-    "user_email",
 )
 _COLUMNS = [getattr(DownloadEvent, c) for c in COLUMNS]
+
+READS = ("manifest.get", "manifest.head", "blob.get")  # customer downloads: pulls, version checks, blobs
+WRITES = ("manifest.put", "blob.put", "blob.mount", "manifest.delete", "blob.delete")  # vendor activity
+WRITE_DENIALS = ("no_push_permission", "no_delete_permission", "immutable_tag")  # a refused push or delete
+Side = Literal["pulls", "activity"]
 
 
 @dataclass(frozen=True)
@@ -49,15 +58,36 @@ class PullFilters:
     decision: str | None = None  # allowed | denied
     actions: tuple[str, ...] = ()  # e.g. ("manifest.get",): only these kinds of event
     token_id: int | None = None
+    side: Side | None = None  # pulls: reads and refused reads; activity: writes and refused writes; None: both
+
+    def as_json(self) -> dict[str, Any]:
+        """The filters that were set, for an export's record."""
+        out: dict[str, Any] = {}
+        for name, value in asdict(self).items():
+            if value is None or value == ():
+                continue
+            out[name] = (
+                iso(value) if isinstance(value, datetime) else list(value) if isinstance(value, tuple) else value
+            )
+        return out
 
 
 def event_json(row: Any) -> dict[str, Any]:
     return {c: (iso(getattr(row, c)) if c == "at" else getattr(row, c)) for c in COLUMNS}
 
 
+def _side(side: Side) -> ColumnElement[bool]:
+    denied, code = DownloadEvent.action == "denied", DownloadEvent.reason_code
+    if side == "activity":
+        return or_(DownloadEvent.action.in_(WRITES), and_(denied, code.in_(WRITE_DENIALS)))
+    return or_(DownloadEvent.action.in_(READS), and_(denied, or_(code.is_(None), code.not_in(WRITE_DENIALS))))
+
+
 def pull_events(vendor_id: int, f: PullFilters) -> Select[Any]:
     """The vendor's download events matching the filters, unordered."""
     stmt = select(*_COLUMNS).where(DownloadEvent.vendor_id == vendor_id)
+    if f.side is not None:
+        stmt = stmt.where(_side(f.side))
     if f.since is not None:
         stmt = stmt.where(DownloadEvent.at >= aware(f.since))
     if f.until is not None:

@@ -13,6 +13,7 @@ from app.services.accounts import AccountService
 from app.services.base import ServiceDeps
 from app.services.customers import CustomerService
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from app.services.exports import ExportService
 from app.services.invitations import InvitationService
 from app.services.licenses import LicenseService
 from app.services.repositories import RepositoryService
@@ -27,6 +28,7 @@ class Services:
     deps: ServiceDeps
     accounts: AccountService
     customers: CustomerService
+    exports: ExportService
     invitations: InvitationService
     licenses: LicenseService
     pull_tokens: PullTokenService
@@ -42,6 +44,7 @@ class Services:
             deps=deps,
             accounts=AccountService(deps),
             customers=CustomerService(deps),
+            exports=ExportService(deps),
             invitations=InvitationService(deps),
             licenses=LicenseService(deps),
             pull_tokens=PullTokenService(deps),

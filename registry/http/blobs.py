@@ -146,7 +146,7 @@ def blob_created(repository: str, digest: str) -> Response[Any]:
 async def start_upload(reg: Registry, request: Req, route: Route) -> Response[Any]:
     """POST: a mount, a monolithic upload (`?digest=` with a body), or a new upload session."""
     caller = await reg.caller(request, route, PUSH)
-    await reg.auth.require(caller, route.name, PUSH)
+    await reg.require(request, caller, route, PUSH)
     params = request.query_params
     mount, source = params.get("mount"), params.get("from")
     if mount and not source:
@@ -199,7 +199,7 @@ async def _try_mount(reg: Registry, caller: Caller, repository: str, digest: str
 
 async def upload_chunk(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller = await reg.caller(request, route, PUSH)
-    await reg.auth.require(caller, route.name, PUSH)
+    await reg.require(request, caller, route, PUSH)
     upload_id = route.ref or ""
     size = await reg.uploads.append(route.name, upload_id, body_chunks(request), request.headers.get("content-range"))
     return empty(202, upload_headers(route.name, upload_id, size))
@@ -207,7 +207,7 @@ async def upload_chunk(reg: Registry, request: Req, route: Route) -> Response[An
 
 async def finish_upload(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller = await reg.caller(request, route, PUSH)
-    await reg.auth.require(caller, route.name, PUSH)
+    await reg.require(request, caller, route, PUSH)
     raw = request.query_params.get("digest")
     if not raw:
         raise RegistryError("DIGEST_INVALID", "the digest query parameter is required to finish an upload")
@@ -220,7 +220,7 @@ async def finish_upload(reg: Registry, request: Req, route: Route) -> Response[A
 
 async def upload_status(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller = await reg.caller(request, route, PUSH)
-    await reg.auth.require(caller, route.name, PUSH)
+    await reg.require(request, caller, route, PUSH)
     size = await reg.uploads.size(route.name, route.ref or "")
     return Response(
         content=b"", status_code=204, headers={**API_VERSION, **upload_headers(route.name, route.ref or "", size)}
@@ -229,14 +229,14 @@ async def upload_status(reg: Registry, request: Req, route: Route) -> Response[A
 
 async def cancel_upload(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller = await reg.caller(request, route, PUSH)
-    await reg.auth.require(caller, route.name, PUSH)
+    await reg.require(request, caller, route, PUSH)
     await reg.uploads.cancel(route.name, route.ref or "")
     return Response(content=b"", status_code=204, headers=API_VERSION)
 
 
 async def delete_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller = await reg.caller(request, route, DELETE)
-    await reg.auth.require(caller, route.name, DELETE)
+    await reg.require(request, caller, route, DELETE)
     digest = str(parse_digest(route.ref or ""))
     if not await reg.metadata.unlink_blob(route.name, digest):
         raise RegistryError("BLOB_UNKNOWN", f"blob {digest} not found in {route.name}")

@@ -50,12 +50,37 @@ class Registry:
         admission = self.auth.policy.admit(caller.principal, client_ip(request, self.trusted_proxies))
         if not admission.allowed:
             if admission.status == 403 and route is not None:  # a runaway client's 429s are not recorded one by one
-                reason = admission.reason
                 self.emit(
-                    request, caller, RegistryAction.DENIED, route.name, reference=route.ref, status=403, reason=reason
+                    request,
+                    caller,
+                    RegistryAction.DENIED,
+                    route.name,
+                    reference=route.ref,
+                    status=403,
+                    reason=admission.reason,
+                    reason_code=admission.code,
                 )
             raise refusal(admission)
         return caller
+
+    async def require(self, request: Req, caller: Caller, route: Route, action: str) -> None:
+        """The Authenticator's check for a write (push or delete), recording a refusal (403) as a denied event."""
+        try:
+            await self.auth.require(caller, route.name, action)
+        except RegistryError as exc:
+            if exc.code == "DENIED":
+                code = f"no_{action}_permission"
+                self.emit(
+                    request,
+                    caller,
+                    RegistryAction.DENIED,
+                    route.name,
+                    reference=route.ref,
+                    status=403,
+                    reason=exc.message,
+                    reason_code=code,
+                )
+            raise
 
     def emit(self, request: Req, caller: Caller, action: RegistryAction, repository: str, **fields: Any) -> None:
         self.events.emit(

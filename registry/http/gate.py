@@ -57,7 +57,16 @@ def enforce(reg: Registry, request: Req, caller: Caller, decision: Decision, rep
     if decision.allowed:
         return
     reason = decision.reason or "access denied"
-    reg.emit(request, caller, RegistryAction.DENIED, repository, reference=reference, status=403, reason=reason)
+    reg.emit(
+        request,
+        caller,
+        RegistryAction.DENIED,
+        repository,
+        reference=reference,
+        status=403,
+        reason=reason,
+        reason_code=decision.code,
+    )
     raise RegistryError("DENIED", reason)
 
 
@@ -75,6 +84,7 @@ def admit_read(reg: Registry, request: Req, caller: Caller, read: Read, referenc
             digest=read.digest,
             status=admission.status,
             reason=admission.reason,
+            reason_code=admission.code,
         )
         raise refusal(admission)
     return dict(admission.headers)

@@ -91,7 +91,7 @@ async def head_manifest(reg: Registry, request: Req, route: Route) -> Response[N
 
 async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller = await reg.caller(request, route, PUSH)
-    await reg.auth.require(caller, route.name, PUSH)
+    await reg.require(request, caller, route, PUSH)
     ref = route.ref or ""
     content = await _read_limited(request, MAX_MANIFEST_SIZE)
     tags = [validate_tag(t) for t in request.query_params.getall("tag", [])]
@@ -107,9 +107,24 @@ async def put_manifest(reg: Registry, request: Req, route: Route) -> Response[An
     kind = classify(parsed)
     details = describe(kind, await _config_of(reg, route.name, parsed))
     frozen = await _frozen_tags(reg, caller, route.name, tags)
-    missing = await reg.metadata.put_manifest(
-        route.name, digest, content, parsed, tags, kind=kind, details=details, frozen=frozen
-    )
+    try:
+        missing = await reg.metadata.put_manifest(
+            route.name, digest, content, parsed, tags, kind=kind, details=details, frozen=frozen
+        )
+    except RegistryError as exc:
+        if exc.code == "DENIED":  # a frozen tag would move
+            reg.emit(
+                request,
+                caller,
+                RegistryAction.DENIED,
+                route.name,
+                reference=ref,
+                digest=digest,
+                status=403,
+                reason=exc.message,
+                reason_code="immutable_tag",
+            )
+        raise
     if missing:
         raise RegistryError(
             "MANIFEST_BLOB_UNKNOWN", f"manifest references unknown {missing[0]}", detail={"missing": missing}
@@ -154,7 +169,7 @@ async def _frozen_tags(reg: Registry, caller: Caller, repository: str, tags: lis
 async def delete_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
     """DELETE by digest removes the manifest and its tags; by tag removes just the tag."""
     caller = await reg.caller(request, route, DELETE)
-    await reg.auth.require(caller, route.name, DELETE)
+    await reg.require(request, caller, route, DELETE)
     ref = route.ref or ""
     if looks_like_digest(ref):
         found = await reg.metadata.delete_manifest(route.name, str(parse_digest(ref)))

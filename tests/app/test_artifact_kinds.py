@@ -183,6 +183,12 @@ async def test_immutable_tags_refuse_to_move(wharf, api):
     assert moved.status_code == 403 and error_code(moved) == "DENIED"
     message = moved.json()["errors"][0]["message"]
     assert "1.0.0 is immutable" in message and "full semver tags are immutable" in message and repo in message
+    await wharf.app.state.audit_writer.drain()  # the refusal is vendor activity, with its reason code
+    bearer = {"Authorization": f"Bearer {wharf.token}"}
+    activity = await wharf.client.get(
+        "/api/v1/activity", params={"repository": repo, "decision": "denied"}, headers=bearer
+    )
+    assert [(e["reference"], e["reason_code"]) for e in activity.json()["items"]] == [("1.0.0", "immutable_tag")]
     # the same content again succeeds (a CI retry), other tags move, new versions are pushed
     await push_manifest(wharf, repo, "1.0.0", first.manifest)
     await push_manifest(wharf, repo, "latest", second.manifest)

@@ -29,7 +29,7 @@ NOT_YET = {"valid_from": datetime(2027, 1, 1, tzinfo=NOW.tzinfo)}
 
 def test_no_license_no_access():
     result = decide([], "acme/app", "1.0.0", NOW)
-    assert result == Denied("no license covers repository acme/app", repository_licensed=False)
+    assert result == Denied("no license covers repository acme/app", repository_licensed=False, code="no_license")
     assert not result
 
 
@@ -42,7 +42,7 @@ def test_a_covering_license_allows():
 def test_a_grant_without_tag_rules_opens_no_tag():
     license = make_license(grants=[("acme/app", [])])
     assert decide([license], "acme/app", "1.0.0", NOW) == Denied(
-        "tag 1.0.0 is not covered by license 'Acme Prod'", repository_licensed=True
+        "tag 1.0.0 is not covered by license 'Acme Prod'", repository_licensed=True, code="not_covered"
     )
     assert allowed_tags([license], "acme/app", ["1.0.0", "latest"], NOW) == []
 
@@ -55,26 +55,29 @@ def test_any_grant_of_a_license_may_allow():
 
 
 @pytest.mark.parametrize(
-    ("fields", "reason"),
+    ("fields", "reason", "code"),
     [
-        (EXPIRED, "license 'Acme Prod' expired on 2026-08-01"),
-        ({**EXPIRED, "grace_days": 10}, "license 'Acme Prod' expired on 2026-08-01"),  # the end, not the grace end
-        (SUSPENDED, "license 'Acme Prod' is suspended"),
-        (NOT_YET, "license 'Acme Prod' is not valid before 2027-01-01"),
+        (EXPIRED, "license 'Acme Prod' expired on 2026-08-01", "expired"),
+        ({**EXPIRED, "grace_days": 10}, "license 'Acme Prod' expired on 2026-08-01", "expired"),  # not the grace end
+        (SUSPENDED, "license 'Acme Prod' is suspended", "suspended"),
+        (NOT_YET, "license 'Acme Prod' is not valid before 2027-01-01", "not_yet_valid"),
     ],
 )
-def test_a_lapsed_license_says_why(fields, reason):
-    assert decide([make_license(**fields)], "acme/app", "1.0.0", NOW) == Denied(reason, repository_licensed=True)
+def test_a_lapsed_license_says_why(fields, reason, code):
+    result = decide([make_license(**fields)], "acme/app", "1.0.0", NOW)
+    assert result == Denied(reason, repository_licensed=True, code=code)
 
 
 def test_a_tag_outside_the_rules_is_named():
     result = decide([make_license(grants=APP_1X)], "acme/app", "3.0.0", NOW)
-    assert result == Denied("tag 3.0.0 is not covered by license 'Acme Prod'", repository_licensed=True)
+    assert result == Denied(
+        "tag 3.0.0 is not covered by license 'Acme Prod'", repository_licensed=True, code="not_covered"
+    )
 
 
 def test_a_repository_outside_the_grants_looks_unknown():
     result = decide([make_license(grants=APP_1X)], "acme/db", "1.0.0", NOW)
-    assert result == Denied("no license covers repository acme/db", repository_licensed=False)
+    assert result == Denied("no license covers repository acme/db", repository_licensed=False, code="no_license")
 
 
 def test_access_is_the_union_of_licenses():
@@ -83,7 +86,7 @@ def test_access_is_the_union_of_licenses():
     assert decide(licenses, "acme/app", "2.5.0", NOW) == Allowed("lic-two", "Two")
     assert decide(licenses, "acme/db", "latest", NOW) == Allowed("lic-db", "Db")
     assert decide(licenses, "acme/app", "3.0.0", NOW) == Denied(
-        "tag 3.0.0 is not covered by licenses 'One' and 'Two'", repository_licensed=True
+        "tag 3.0.0 is not covered by licenses 'One' and 'Two'", repository_licensed=True, code="not_covered"
     )
     three = [*licenses, make_license("Three", [("acme/**", ["^0"])])]
     assert decide(three, "acme/app", "3.0.0", NOW).reason == (  # type: ignore[union-attr]
@@ -99,7 +102,7 @@ def test_a_lapsed_license_does_not_count_but_another_may():
 def test_reason_prefers_a_license_naming_the_repository():
     licenses = [make_license("Db", [("acme/db", ["*"])]), make_license("App", APP_1X, **EXPIRED)]
     assert decide(licenses, "acme/app", "1.0.0", NOW) == Denied(
-        "license 'App' expired on 2026-08-01", repository_licensed=True
+        "license 'App' expired on 2026-08-01", repository_licensed=True, code="expired"
     )
 
 
@@ -115,7 +118,7 @@ def test_reason_prefers_the_tag_when_lapsed_licenses_would_not_cover_it_either()
 
 def test_a_lapsed_license_that_does_not_cover_the_tag_still_explains():
     result = decide([make_license("Old", APP_1X, **SUSPENDED)], "acme/app", "3.0.0", NOW)
-    assert result == Denied("license 'Old' is suspended", repository_licensed=True)
+    assert result == Denied("license 'Old' is suspended", repository_licensed=True, code="suspended")
 
 
 def test_reasons_never_name_licenses_for_other_repositories():
@@ -235,7 +238,9 @@ def test_content_asked_for_by_digest_is_denied_naming_the_digest_never_a_tag():
     licenses = [make_license("Current", APP_1X)]
     digest = "digest sha256:" + "a" * 64
     result = decide_reachable(licenses, "acme/app", ["2.1.0", "3.0.0"], NOW, asked=digest)
-    assert result == Denied(f"{digest} is not covered by license 'Current'", repository_licensed=True)
+    assert result == Denied(
+        f"{digest} is not covered by license 'Current'", repository_licensed=True, code="not_covered"
+    )
     untagged = decide_reachable(licenses, "acme/app", [], NOW, asked=digest)
     assert untagged == result  # a dangling digest answers exactly like one under an uncovered tag
     assert decide_reachable(licenses, "acme/app", ["3.0.0", "1.2.0"], NOW, asked=digest) == Allowed(

@@ -180,6 +180,14 @@ async def test_downloads_filters_pages_and_exports(wharf, admin):
     assert {row["reference"] for row in rows} == {"1.0.0", "1.4.2", "2.0.0"}
     r = await admin.get("/vendor/downloads/export", params={"customer_id": str(customer_id), "format": "json"})
     assert len(json.loads(r.text)) == 3
+    assert r.headers["content-disposition"].startswith('attachment; filename="pulls-')
+    api = {"Authorization": f"Bearer {wharf.token}"}
+    record = (await wharf.client.get(f"/api/v1/exports/{r.headers['wharf-export-id']}", headers=api)).json()
+    assert (record["kind"], record["channel"], record["rows"]) == ("pulls", "portal", 3)
+    r = await admin.get("/vendor/downloads/export", params={"kind": "pushes", "repository": repo})
+    assert r.headers["content-disposition"].startswith('attachment; filename="activity-')
+    actions = {row["action"] for row in csv.DictReader(io.StringIO(r.text))}
+    assert "manifest.put" in actions and not actions & {"manifest.get", "blob.get"}
     page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id), "group_by": "tag"})
     assert "Usage by tag" in page.text
 

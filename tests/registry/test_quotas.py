@@ -96,6 +96,9 @@ async def test_a_token_limited_to_a_network_pulls_from_inside_only(proxied):
     assert refused.json()["errors"][0]["message"] == (
         "token 'prod' may be used from 10.0.0.0/8 or 2001:db8::/32 only; this request came from 192.0.2.1"
     )
+    await proxied.app.state.audit_writer.drain()
+    denied = (await s.call("GET", f"/pulls?repository={s.repo}&decision=denied"))["items"]
+    assert [(d["client_ip"], d["reason_code"]) for d in denied] == [("192.0.2.1", "outside_network")]
     # the token endpoint refuses it too, and an untrusted peer cannot choose its address
     r = await proxied.client.get(
         "/token", params={"scope": f"repository:{s.repo}:pull"},
@@ -138,6 +141,7 @@ async def test_pulls_per_day_allows_three_versions_and_refuses_the_fourth(proxie
     await proxied.app.state.audit_writer.drain()
     pulls = (await s.call("GET", f"/pulls?customer_id={customer['id']}&decision=denied"))["items"]
     assert [p["status"] for p in pulls] == [429] and "3 pulls a day" in pulls[0]["reason"]
+    assert pulls[0]["reason_code"] == "quota_exceeded"
 
 
 async def test_a_later_minute_makes_the_same_version_a_new_pull(proxied):
