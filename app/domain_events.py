@@ -51,6 +51,10 @@ class DomainEvent(StrEnum):
 
     EXPORT_CREATED = "export.created"
 
+    REPORT_SCHEDULE_CREATED = "report_schedule.created"
+    REPORT_SCHEDULE_UPDATED = "report_schedule.updated"
+    REPORT_SCHEDULE_DELETED = "report_schedule.deleted"
+
 
 # What the admin log called these before the vocabulary was settled (migration 0009 renames the rows).
 LEGACY_ACTIONS = {

@@ -11,6 +11,7 @@ from app.api.common import EXCEPTION_HANDLERS, ids_in_range
 from app.api.customers import CustomerController, PullTokenController
 from app.api.licenses import LicenseController
 from app.api.pulls import PullController
+from app.api.report_schedules import ReportScheduleController
 from app.api.repositories import RepositoryController
 from app.api.tokens import TokenController
 from app.api.usage import UsageController
@@ -27,6 +28,7 @@ def build_api_router(engine: AsyncEngine) -> Router:
             RepositoryController,
             PullController,
             UsageController,
+            ReportScheduleController,
             AuditLogController,
         ],
         before_request=ids_in_range,

@@ -15,6 +15,7 @@ from app.services.customers import CustomerService
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from app.services.invitations import InvitationService
 from app.services.licenses import LicenseService
+from app.services.report_schedules import ReportScheduleService
 from app.services.repositories import RepositoryService
 from app.services.repository_settings import RepositorySettingsService
 from app.services.settings import SettingsService
@@ -30,6 +31,7 @@ class Services:
     invitations: InvitationService
     licenses: LicenseService
     pull_tokens: PullTokenService
+    report_schedules: ReportScheduleService
     repositories: RepositoryService
     repository_settings: RepositorySettingsService
     settings: SettingsService
@@ -45,6 +47,7 @@ class Services:
             invitations=InvitationService(deps),
             licenses=LicenseService(deps),
             pull_tokens=PullTokenService(deps),
+            report_schedules=ReportScheduleService(deps),
             repositories=RepositoryService(deps),
             repository_settings=RepositorySettingsService(deps),
             settings=SettingsService(deps),
