@@ -118,9 +118,9 @@ class ReportRunner:
                     select(ReportSchedule.id).where(ReportSchedule.next_run_at <= now, _lease_free(ReportSchedule, now))
                 )
             )
-        return sum([await self._enqueue(schedule_id, now) for schedule_id in due])
+        return sum([await self.enqueue_schedule(schedule_id, now) for schedule_id in due])
 
-    async def _enqueue(self, schedule_id: int, now: datetime) -> int:
+    async def enqueue_schedule(self, schedule_id: int, now: datetime) -> int:
         """Claim one schedule (only one node's UPDATE matches), queue its ended periods and move it on."""
         async with self._writing() as session, session.begin():
             claim = (
@@ -144,7 +144,8 @@ class ReportRunner:
                     "until": end.isoformat(),
                     "period": label(cadence, start),
                 }
-                outbox.enqueue(session, REPORT_DUE, schedule.vendor_id, payload)
+                message = outbox.enqueue(session, REPORT_DUE, schedule.vendor_id, payload)
+                message.available_at = now  # deliverable by the same tick
             if periods:
                 schedule.last_period_end = periods[-1][1]
             schedule.next_run_at = next_boundary(cadence, now)
