@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select, update
 
-from app.mail import SmtpMailer
+from app.mail import LogMailer, SmtpMailer
 from app.models import DownloadEvent, OutboxMessage, ReportSchedule
 from app.reports.periods import next_boundary, period_start
 from app.reports.rollup import mark_stale
@@ -73,9 +73,11 @@ async def schedule_row(world, schedule_id: int) -> ReportSchedule:
 
 
 async def test_a_due_schedule_mails_the_usage_csv_of_the_month_just_ended_once(world, smtp_sink):
-    to = address()
+    to, cc = address(), address()
     customer = await world.services.customers.create(world.staff(), "Globex")
-    schedule = await world.services.report_schedules.create(world.staff(), "Monthly usage", "monthly", "customer", [to])
+    schedule = await world.services.report_schedules.create(
+        world.staff(), "Monthly usage", "monthly", "customer", [to, cc]
+    )
     boundary = await due_now(world, schedule.id)
     last_month = period_start("monthly", boundary - timedelta(days=1))
     await store_events(
@@ -92,6 +94,7 @@ async def test_a_due_schedule_mails_the_usage_csv_of_the_month_just_ended_once(w
 
     assert await runner(world, smtp_sink.port).tick() >= 1
     [mail] = smtp_sink.to(to)
+    assert sorted(mail.to) == sorted([to, cc]) and smtp_sink.to(cc) == [mail]  # one mail to both
     assert "Monthly usage" in mail.subject and f"{last_month:%Y-%m}" in mail.subject
     [(filename, content)] = mail.attachments.items()
     assert filename == f"usage-by-customer-{last_month:%Y-%m-%d}-to-{boundary - timedelta(days=1):%Y-%m-%d}.csv"
@@ -223,3 +226,16 @@ async def test_schedules_are_validated_recorded_and_kept_to_auditors(world):
     assert len(await world.log("report_schedule.created", created.id)) == 1
     assert len(await world.log("report_schedule.deleted", created.id)) == 1
     assert len(await world.outbox("report_schedule.deleted")) >= 1
+
+
+async def test_without_a_mail_server_the_schedule_says_so_and_the_report_waits(world, smtp_sink):
+    to = address()
+    schedule = await world.services.report_schedules.create(world.staff(), "No SMTP", "monthly", "license", [to])
+    await due_now(world, schedule.id)
+    assert await ReportRunner(world.services.deps.engine, LogMailer()).tick() == 0
+    waiting = await schedule_row(world, schedule.id)
+    assert "no mail server is configured" in waiting.last_error and waiting.last_sent_at is None
+    async with world.services.deps.engine.connect() as conn:
+        messages = (await conn.execute(select(OutboxMessage).where(OutboxMessage.event == REPORT_DUE))).all()
+    [mine] = [m for m in messages if json.loads(m.payload)["schedule_id"] == schedule.id]
+    assert mine.state == "pending" and mine.attempts == 1 and mine.lease_owner is None
