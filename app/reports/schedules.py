@@ -130,14 +130,14 @@ class ReportRunner:
                     ReportSchedule.next_run_at <= now,
                     _lease_free(ReportSchedule, now),
                 )
-                .values(lease_owner=self.owner, lease_until=now + self.lease)
+                .values(lease_owner=self.owner, lease_until=max(now, utcnow()) + self.lease)
             )
             if (await session.execute(claim)).rowcount != 1:  # type: ignore[attr-defined]
                 return 0
             schedule = await session.get_one(ReportSchedule, schedule_id, populate_existing=True)
             cadence: Cadence = schedule.cadence  # type: ignore[assignment]
             periods = due_periods(cadence, aware(schedule.next_run_at), now, CATCH_UP)
-            for start, end in periods:
+            for i, (start, end) in enumerate(periods):
                 payload = {
                     "schedule_id": schedule.id,
                     "since": start.isoformat(),
@@ -145,7 +145,8 @@ class ReportRunner:
                     "period": label(cadence, start),
                 }
                 message = outbox.enqueue(session, REPORT_DUE, schedule.vendor_id, payload)
-                message.available_at = now  # deliverable by the same tick
+                # deliverable by the same tick, oldest period first
+                message.available_at = now - timedelta(microseconds=len(periods) - i)
             if periods:
                 schedule.last_period_end = periods[-1][1]
             schedule.next_run_at = next_boundary(cadence, now)
@@ -153,42 +154,44 @@ class ReportRunner:
         return len(periods)
 
     async def deliver_pending(self, now: datetime | None = None, batch: int = 20) -> int:
+        """Send up to `batch` pending reports, claiming each just before it is sent (a lease covers one mail)."""
         now = now or utcnow()
-        sent = 0
-        for message in await self._claim(now, batch):
-            sent += await self._deliver(message, now)
-        return sent
-
-    async def _claim(self, now: datetime, batch: int) -> list[Claimed]:
-        pending = (
-            OutboxMessage.event == REPORT_DUE,
-            OutboxMessage.state == "pending",
-            OutboxMessage.available_at <= now,
-            _lease_free(OutboxMessage, now),
-        )
         async with AsyncSession(self.engine) as session:
             ids = list(
                 await session.scalars(
-                    select(OutboxMessage.id).where(*pending).order_by(OutboxMessage.available_at).limit(batch)
+                    select(OutboxMessage.id)
+                    .where(*_deliverable(now))
+                    .order_by(OutboxMessage.available_at, OutboxMessage.created_at)
+                    .limit(batch)
                 )
             )
-        claimed: list[Claimed] = []
+        sent = 0
         for message_id in ids:
-            async with self._writing() as session, session.begin():
-                claim = (
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message_id, *pending)
-                    .values(lease_owner=self.owner, lease_until=now + self.lease, attempts=OutboxMessage.attempts + 1)
+            message = await self._claim(message_id, now)
+            if message is not None:
+                sent += await self._deliver(message, now)
+        return sent
+
+    async def _claim(self, message_id: str, now: datetime) -> Claimed | None:
+        """The message, if this node's UPDATE took its lease (None: another node has it, or it is done)."""
+        async with self._writing() as session, session.begin():
+            claim = (
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, *_deliverable(now))
+                .values(
+                    lease_owner=self.owner,
+                    lease_until=max(now, utcnow()) + self.lease,
+                    attempts=OutboxMessage.attempts + 1,
                 )
-                if (await session.execute(claim)).rowcount != 1:  # type: ignore[attr-defined]
-                    continue  # another node took it
-                row = (
-                    await session.execute(
-                        select(OutboxMessage.attempts, OutboxMessage.payload).where(OutboxMessage.id == message_id)
-                    )
-                ).one()
-                claimed.append(Claimed(message_id, row.attempts, json.loads(row.payload)))
-        return claimed
+            )
+            if (await session.execute(claim)).rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            row = (
+                await session.execute(
+                    select(OutboxMessage.attempts, OutboxMessage.payload).where(OutboxMessage.id == message_id)
+                )
+            ).one()
+        return Claimed(message_id, row.attempts, json.loads(row.payload))
 
     async def _deliver(self, message: Claimed, now: datetime) -> int:
         try:
@@ -274,6 +277,15 @@ class ReportRunner:
                 else {"last_error": f"{period}: {schedule_error}"[:2000]}
             )
             await session.execute(update(ReportSchedule).where(ReportSchedule.id == schedule_id).values(**outcome))
+
+
+def _deliverable(now: datetime) -> tuple[Any, ...]:
+    return (
+        OutboxMessage.event == REPORT_DUE,
+        OutboxMessage.state == "pending",
+        OutboxMessage.available_at <= now,
+        _lease_free(OutboxMessage, now),
+    )
 
 
 def _lease_free(table: type[ReportSchedule] | type[OutboxMessage], now: datetime) -> Any:
