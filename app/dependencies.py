@@ -22,6 +22,7 @@ from app.services.customers import CustomerService
 from app.services.exports import ExportService
 from app.services.invitations import InvitationService
 from app.services.licenses import LicenseService
+from app.services.report_schedules import ReportScheduleService
 from app.services.repositories import RepositoryService
 from app.services.repository_settings import RepositorySettingsService
 from app.services.settings import SettingsService
@@ -72,6 +73,7 @@ def build_dependencies(services: Services, trusted_proxies: tuple[IPv4Network | 
         "invitations": constant(services.invitations),
         "licenses": constant(services.licenses),
         "pull_tokens": constant(services.pull_tokens),
+        "report_schedules": constant(services.report_schedules),
         "repositories": constant(services.repositories),
         "repository_settings": constant(services.repository_settings),
         "settings_service": constant(services.settings),
@@ -91,6 +93,7 @@ Exports = NamedDependency[ExportService]
 Invitations = NamedDependency[InvitationService]
 Licenses = NamedDependency[LicenseService]
 PullTokens = NamedDependency[PullTokenService]
+ReportSchedules = NamedDependency[ReportScheduleService]
 Repositories = NamedDependency[RepositoryService]
 ProductSettings = NamedDependency[RepositorySettingsService]  # injected as `repository_settings`
 VendorSettings = NamedDependency[SettingsService]

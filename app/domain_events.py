@@ -53,6 +53,10 @@ class DomainEvent(StrEnum):
     EXPORT_COMPLETED = "export.completed"  # an export streamed to its end: rows, bytes, SHA-256 in the entry
     EXPORT_ABORTED = "export.aborted"  # an export cut short (the client went away): what was sent until then
 
+    REPORT_SCHEDULE_CREATED = "report_schedule.created"
+    REPORT_SCHEDULE_UPDATED = "report_schedule.updated"
+    REPORT_SCHEDULE_DELETED = "report_schedule.deleted"
+
 
 # What the admin log called these before the vocabulary was settled (migration 0009 renames the rows).
 LEGACY_ACTIONS = {

@@ -1,5 +1,5 @@
-"""Outgoing mail (invitations, password resets): SMTP when configured; without it nothing is sent, and the
-log says so without the message (its links would let whoever reads the log take over accounts)."""
+"""Outgoing mail (invitations, password resets, scheduled reports): SMTP when configured; without it nothing
+is sent, and the log says so without the message (its links would let whoever reads the log take over accounts)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,20 @@ TLS_MODES = ("none", "starttls", "tls")
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    media_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Mail:
-    to: str
+    to: str  # one address, or several separated by ", "
     subject: str
     text: str
     html: str | None = None  # an alternative to the text, for mail clients that show HTML
+    attachments: tuple[Attachment, ...] = ()
+    message_id: str | None = None  # the same on every attempt, so a receiver can drop a repeat
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,11 @@ class SmtpMailer:
         message.set_content(mail.text)
         if mail.html is not None:
             message.add_alternative(mail.html, subtype="html")
+        if mail.message_id is not None:
+            message["Message-ID"] = f"<{mail.message_id}@{s.mail_from.rpartition('@')[2] or 'wharf'}>"
+        for attachment in mail.attachments:
+            maintype, _, subtype = attachment.media_type.partition("/")
+            message.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
         try:
             await aiosmtplib.send(
                 message,
@@ -84,7 +98,10 @@ class LogMailer:
     delivers = False
 
     async def send(self, mail: Mail) -> None:
-        log.warning("no WHARF_SMTP_HOST set: mail to %s with subject %r was not sent", mail.to, mail.subject)
+        attached = f" ({', '.join(a.filename for a in mail.attachments)} attached)" if mail.attachments else ""
+        log.warning(
+            "no WHARF_SMTP_HOST set: mail to %s with subject %r%s was not sent", mail.to, mail.subject, attached
+        )
 
 
 def build_mailer(settings: MailSettings) -> Mailer:

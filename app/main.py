@@ -38,6 +38,7 @@ from app.policy import WharfPolicy
 from app.quotas import QuotaCounters
 from app.rate_limit import RateLimiter
 from app.reports.rollup import roll_up_pending
+from app.reports.schedules import ReportRunner
 from app.services import ServiceDeps, ServiceError, Services
 from app.services.accounts import vendor_exists
 from app.services.base import read_session
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     web.context.policy = policy
     mailer = build_mailer(settings.mail)
     services = Services.build(ServiceDeps(engine, mailer, settings.public_url, policy.forget, metadata))
+    reports = ReportRunner(engine, mailer)  # scheduled usage reports: queued and mailed by whichever node wins
 
     async def startup() -> None:
         if settings.database.auto_migrate:
@@ -188,11 +190,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         collections = asyncio.create_task(watch_other_processes())
         merges = asyncio.create_task(merge_quotas())
         describing = asyncio.create_task(describe_older_manifests())
+        mailing = asyncio.create_task(reports.run(settings.audit.report_seconds))  # a missed run goes out now
         try:
             yield
         finally:
             rollups.cancel()
             describing.cancel()
+            mailing.cancel()
             flusher.cancel()
             collections.cancel()
             merges.cancel()
@@ -263,4 +267,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.web = web.context
     app.state.startup = startup
     app.state.audit_writer = writer
+    app.state.reports = reports
     return app

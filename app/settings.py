@@ -83,6 +83,8 @@ class AuditSettings:
     """WHARF_EVENT_RETENTION_DAYS: keep raw download events this many days (0: forever); `wharf audit prune`."""
     flush_seconds: float = field(default_factory=lambda: float(_env("WHARF_AUDIT_FLUSH_SECONDS", "0.5")))
     """WHARF_AUDIT_FLUSH_SECONDS: how often spooled download events are stored in the database."""
+    report_seconds: float = field(default_factory=lambda: float(_env("WHARF_REPORT_SECONDS", "60")))
+    """WHARF_REPORT_SECONDS: how often each node looks for scheduled reports to queue and mail."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from portal_vendor.customers import CustomerController
 from portal_vendor.dashboard import DashboardController
 from portal_vendor.downloads import DownloadsController
 from portal_vendor.licenses import LicenseController
+from portal_vendor.report_schedules import ReportScheduleController
 from portal_vendor.repositories import RepositoryController
 from portal_vendor.settings import SettingsController
 from portal_vendor.team import TeamController
@@ -39,6 +40,7 @@ def vendor_router() -> Router:
             TokenLimitsController,
             LicenseController,
             DownloadsController,
+            ReportScheduleController,
             TeamController,
             TokenController,
             SettingsController,

@@ -12,6 +12,7 @@ from app.api.customers import CustomerController, PullTokenController
 from app.api.exports import ExportController
 from app.api.licenses import LicenseController
 from app.api.pulls import ActivityController, PullController
+from app.api.report_schedules import ReportScheduleController
 from app.api.repositories import RepositoryController
 from app.api.tokens import TokenController
 from app.api.usage import UsageController
@@ -30,6 +31,7 @@ def build_api_router(engine: AsyncEngine) -> Router:
             ActivityController,
             ExportController,
             UsageController,
+            ReportScheduleController,
             AuditLogController,
         ],
         before_request=ids_in_range,

@@ -16,6 +16,7 @@ from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceE
 from app.services.exports import ExportService
 from app.services.invitations import InvitationService
 from app.services.licenses import LicenseService
+from app.services.report_schedules import ReportScheduleService
 from app.services.repositories import RepositoryService
 from app.services.repository_settings import RepositorySettingsService
 from app.services.settings import SettingsService
@@ -32,6 +33,7 @@ class Services:
     invitations: InvitationService
     licenses: LicenseService
     pull_tokens: PullTokenService
+    report_schedules: ReportScheduleService
     repositories: RepositoryService
     repository_settings: RepositorySettingsService
     settings: SettingsService
@@ -48,6 +50,7 @@ class Services:
             invitations=InvitationService(deps),
             licenses=LicenseService(deps),
             pull_tokens=PullTokenService(deps),
+            report_schedules=ReportScheduleService(deps),
             repositories=RepositoryService(deps),
             repository_settings=RepositorySettingsService(deps),
             settings=SettingsService(deps),

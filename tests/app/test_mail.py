@@ -87,3 +87,23 @@ async def test_an_invitation_names_the_vendor_carries_its_branding_and_comes_as_
     assert 'src="https://w.test/branding/logo/1?v=abc"' in received.html
     assert "background:#ffd84d;color:#111827" in received.html  # dark text on a light accent
     assert 'href="http://w.test/portal/invitations/xyz"' in received.html
+
+
+async def test_attachments_travel_as_parts_and_only_their_names_reach_the_log(smtp_sink, caplog):
+    from app.mail import Attachment
+
+    mail = Mail(
+        "ann@mail.test, bob@mail.test",
+        "usage",
+        "attached",
+        attachments=(Attachment("usage.csv", b"customer,pulls\r\n7,2\r\n", "text/csv"),),
+        message_id="report-abc",
+    )
+    await SmtpMailer(MailSettings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port, mail_from="w@x.test")).send(mail)
+    received = smtp_sink.wait_for("bob@mail.test", "usage")
+    assert sorted(received.to) == ["ann@mail.test", "bob@mail.test"] and received.body.strip() == "attached"
+    assert received.attachments == {"usage.csv": b"customer,pulls\r\n7,2\r\n"}
+    assert received.message_id == "<report-abc@x.test>"
+    with caplog.at_level(logging.WARNING):
+        await LogMailer().send(mail)
+    assert "usage.csv attached" in caplog.text and "7,2" not in caplog.text

@@ -22,6 +22,8 @@ class Received:
     body: str  # the text/plain part
     html: str | None = None  # the text/html alternative, if any
     sender: str = ""
+    attachments: dict[str, bytes] = field(default_factory=dict)  # by file name
+    message_id: str = ""
 
     def link(self, path_prefix: str) -> str:
         """The first URL in the body whose path starts with `path_prefix`."""
@@ -38,7 +40,12 @@ class SmtpSink:
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         parsed: Message = message_from_bytes(envelope.content)
-        parts = {part.get_content_type(): part.get_payload(decode=True) for part in parsed.walk()}
+        parts = {
+            part.get_content_type(): part.get_payload(decode=True)
+            for part in parsed.walk()
+            if part.get_filename() is None
+        }
+        attachments = {str(p.get_filename()): p.get_payload(decode=True) for p in parsed.walk() if p.get_filename()}
         body, html = parts.get("text/plain") or b"", parts.get("text/html")
         assert isinstance(body, bytes)
         received = Received(
@@ -47,6 +54,8 @@ class SmtpSink:
             body.decode(),
             html.decode() if isinstance(html, bytes) else None,
             str(parsed["From"]),
+            {name: content for name, content in attachments.items() if isinstance(content, bytes)},
+            str(parsed["Message-ID"] or ""),
         )
         with self._lock:
             self.messages.append(received)
@@ -65,6 +74,11 @@ class SmtpSink:
     def count(self, to: str) -> int:
         with self._lock:
             return sum(to in m.to for m in self.messages)
+
+    def to(self, address: str) -> list[Received]:
+        """Every message to `address`, in the order received."""
+        with self._lock:
+            return [m for m in self.messages if address in m.to]
 
 
 def start_sink() -> tuple[SmtpSink, Controller]:
