@@ -224,8 +224,8 @@ async def _token_names(session: AsyncSession, vendor_id: int, ids: set[int]) -> 
     )
     found: dict[int, tuple[str, int | None, str]] = {}
     for row in await session.execute(stmt):
-        token_id, token_name, customer_id, customer_name, current = row.tuple()
-        found[int(token_id or 0)] = (token_name or f"token {token_id}", customer_id, current or customer_name or "")
+        name = row.token_name or f"token {row.token_id}"
+        found[int(row.token_id)] = (name, row.customer_id, row.name or row.customer_name or "")
     return found
 
 
