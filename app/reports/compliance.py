@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import licensing
@@ -181,21 +181,37 @@ async def sharing_flags(
     """Tokens read from more than `threshold` distinct networks in one UTC day, newest day first."""
     conn = await session.connection()
     day = rollup.event_day(conn.dialect.name).label("day")
-    stmt = (
-        select(E.token_id, day, E.client_ip)
+    # An IPv4 address without its last number ("192.0.2."): its /24, computed by the database on both
+    # backends, so a day's many addresses in one network come back as one row; IPv6 (and anything else)
+    # stays whole and is mapped to its /64 here.
+    key = case((E.client_ip.like("%:%"), E.client_ip), else_=func.rtrim(E.client_ip, "0123456789")).label("key")
+    reads = (
+        select(E.token_id, day, key)
         .where(
             E.vendor_id == vendor_id,
             E.token_id.is_not(None),
+            E.client_ip.is_not(None),
             E.action.in_(CLIENT_READS),
             E.status < 400,
             *_in(since, until),
             *where,
         )
-        .group_by(E.token_id, day, E.client_ip)
+        .group_by(E.token_id, day, key)
+        .cte("reads")
+    )
+    # distinct networks never outnumber distinct keys: only a token-day with more keys than the threshold can be flagged
+    busy = (
+        select(reads.c.token_id, reads.c.day)
+        .group_by(reads.c.token_id, reads.c.day)
+        .having(func.count() > threshold)
+        .subquery()
+    )
+    stmt = select(reads.c.token_id, reads.c.day, reads.c.key).join(
+        busy, and_(busy.c.token_id == reads.c.token_id, busy.c.day == reads.c.day)
     )
     networks: dict[tuple[int, date], set[str]] = {}
     for token_id, on, address in await session.execute(stmt):
-        if (net := network_of(address)) is not None:
+        if (net := network_of(address + "0" if address.endswith(".") else address)) is not None:
             on = on if isinstance(on, date) else date.fromisoformat(str(on)[:10])
             networks.setdefault((int(token_id), on), set()).add(net)
     flagged = {key: len(nets) for key, nets in networks.items() if len(nets) > threshold}
@@ -262,7 +278,8 @@ async def license_compliance(
         for repository, tags in (await catalog.vendor_tags(session, vendor.slug)).items():
             if domain.covers_repository(repository):
                 entitled[repository] = licensing.allowed_tags((domain,), repository, adoption.versions(tags), now)
-    mine = [E.vendor_id == vendor.id, E.license_id == lic.id, *_in(since, until)]
+    # events under a license are its customer's: the customer filter lets the database use its index
+    mine = [E.vendor_id == vendor.id, E.customer_id == lic.customer_id, E.license_id == lic.id, *_in(since, until)]
     pulled = await versions_pulled(session, mine)
     reads = (
         select(E.token_id, E.client_ip)
@@ -299,7 +316,13 @@ async def license_compliance(
         denials=_by_code(denials),
         grace=Grace(valid_until, lic.grace_days, access_ends, sum(v.pulls for v in in_grace)),
         sharing=await sharing_flags(
-            session, vendor.id, sharing_threshold(vendor), since, until, E.license_id == lic.id
+            session,
+            vendor.id,
+            sharing_threshold(vendor),
+            since,
+            until,
+            E.customer_id == lic.customer_id,
+            E.license_id == lic.id,
         ),
     )
 

@@ -70,8 +70,8 @@ async def test_a_token_read_from_too_many_networks_in_a_day_is_flagged(wharf, ad
     await push_image(wharf, repo, image(f"{repo}-1"), "1.0.0")
     customer_id, license_id, token_id, _ = await _customer_with_license(wharf, repo, ["*"])
     first = datetime.now(UTC).date() - timedelta(days=2)
-    # six networks in one day (two addresses share a /24), five the next day, near midnight UTC
-    six = [f"198.51.{n}.1" for n in range(6)] + ["198.51.0.99"]
+    # six networks in one day (two addresses share a /24, two a /64), five the next day, near midnight UTC
+    six = [f"198.51.{n}.1" for n in range(5)] + ["198.51.0.99", "2001:db8:0:1::1", "2001:db8:0:1:ffff::2"]
     await _record_reads(wharf, customer_id, license_id, token_id, repo, first, six)
     five = [f"203.0.{n}.1" for n in range(5)]
     await _record_reads(wharf, customer_id, license_id, token_id, repo, first + timedelta(days=1), five)
