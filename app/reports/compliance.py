@@ -154,7 +154,8 @@ def _pulled_ok() -> list[Any]:
 
 async def versions_pulled(session: AsyncSession, where: list[Any]) -> list[VersionPulled]:
     """Successful manifest GETs matching `where`, per repository and version; a pull by digest counts as the
-    tag that named the digest, and a platform manifest fetched for an index counts as no pull of its own."""
+    tag that named the digest; a platform manifest fetched for an index, and a cosign signature tag, count as
+    no pull of their own."""
     stmt = (
         select(E.repository, E.reference, func.count().label("n"), func.max(E.at).label("last"))
         .where(*_pulled_ok(), E.reference.is_not(None), *where)
@@ -170,6 +171,8 @@ async def versions_pulled(session: AsyncSession, where: list[Any]) -> list[Versi
             if hit.via_index:
                 continue  # the platform manifest of an index pulled just before: the index's pull counts
             version = hit.tag
+        if not adoption.versions([version]):
+            continue  # a signature fetched by its cosign tag is verification, not a version pulled
         n, last = totals.get((row.repository, version), (0, aware(row.last)))
         totals[(row.repository, version)] = (n + int(row.n), max(last, aware(row.last)))
     return [VersionPulled(repo, version, n, last) for (repo, version), (n, last) in sorted(totals.items())]
