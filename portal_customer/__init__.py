@@ -8,6 +8,7 @@ from app.api.common import ids_in_range
 from portal_customer.downloads import downloads
 from portal_customer.invitations import InvitationController
 from portal_customer.software import software
+from portal_customer.statement import statement
 from portal_customer.team import TeamController
 from portal_customer.tokens import TokenController
 
@@ -15,7 +16,7 @@ from portal_customer.tokens import TokenController
 def customer_portal() -> Router:
     return Router(
         path="/",
-        route_handlers=[InvitationController, software, TokenController, downloads, TeamController],
+        route_handlers=[InvitationController, software, TokenController, downloads, statement, TeamController],
         before_request=ids_in_range,
         include_in_schema=False,
     )

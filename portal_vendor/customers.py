@@ -1,4 +1,5 @@
-"""Customers: search and list, create, and one customer's licenses, people, invitations, pull tokens and pulls."""
+"""Customers: search and list, create, and one customer's licenses, people, invitations, pull tokens, pulls,
+tokens flagged as shared, and its printable monthly statement."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.guards import staff
 from app.limits import Restrictions, summary
 from app.models import DownloadEvent, License, Membership, Organization, User
 from app.quotas import usage_of
+from app.reports import compliance
 from app.reports.events import PullFilters, newest_first, pull_events
 from app.roles import Permission
 from app.services import customers as customer_queries
@@ -25,6 +27,7 @@ from app.services.tokens import pull_tokens_of, restrictions_of, token_defaults
 from app.times import utcnow
 from app.web.context import web
 from app.web.pages import redirect_with
+from app.web.statements import statement_page
 from app.web.users import WebUser
 from portal_vendor import invitations as invitation_notes
 from portal_vendor.common import (
@@ -134,6 +137,13 @@ class CustomerController(Controller):
         pulls = (await session.execute(newest_first(pulls_and_denials, None, 20))).all()
         tokens = await pull_tokens_of(session, org.id)
         usage = await usage_of(session, "token", [t.id for t in tokens])
+        vendor = await session.get(Organization, user.vendor_id)
+        assert vendor is not None
+        threshold = compliance.sharing_threshold(vendor)
+        recent = compliance.recent_days(utcnow())
+        sharing = await compliance.sharing_flags(
+            session, user.vendor_id, threshold, *recent, DownloadEvent.customer_id == org.id
+        )
         if "token_limits" not in extra:  # the create form starts from the licenses' defaults for new tokens
             try:
                 extra["token_limits"] = LimitsFields.of(await token_defaults(session, org.id), "token_")
@@ -153,9 +163,19 @@ class CustomerController(Controller):
             tokens=tokens,
             token_use={t.id: summary(restrictions_of(t), usage[t.id]) for t in tokens},
             pulls=pulls,
+            sharing=sharing,
+            sharing_threshold=threshold,
             now=utcnow(),
             **{"errors": {}, "invite_email": "", "token_name": "", **extra},
         )
+
+    @get("/{customer_id:int}/statement", guards=READ)
+    async def statement(
+        self, request: Req, customer_id: FromPath[int], user: SignedIn, reader: Reader, month: FromQuery[str] = ""
+    ) -> Template:
+        """The customer's printable statement for a UTC month (YYYY-MM; default: this month)."""
+        org = await _customer(reader, user, customer_id)
+        return await statement_page(request, user, reader, org, month, f"/vendor/customers/{org.id}")
 
     @post("/{customer_id:int}/name", status_code=200, guards=MANAGE)
     async def rename(

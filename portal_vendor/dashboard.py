@@ -1,5 +1,6 @@
 """The dashboard: pulls over 30 days, licenses ending soon, latest pushes, top customers, and per product the
-customers on an outdated version (app.adoption: semver among the tags each customer may pull)."""
+customers on an outdated version (app.adoption: semver among the tags each customer may pull), tokens flagged as
+shared (app.reports.compliance); and the adoption page: the version each customer runs, per product."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.dependencies import Reader, SignedIn
 from app.guards import staff
 from app.models import License, Organization
 from app.policy import licenses_by_customer
+from app.reports import compliance
 from app.reports.usage import usage_query
 from app.roles import Permission
 from app.times import utcnow
@@ -22,6 +24,7 @@ from portal_vendor.common import Req, page
 
 EXPIRY_HORIZON = timedelta(days=30)
 OUTDATED_WINDOW = timedelta(days=365)  # customers who pulled within a year count as running what they pulled
+SHARING_SHOWN = 10  # flags on the dashboard; each customer's page lists its own
 
 
 def _day(value: object) -> date:
@@ -67,6 +70,10 @@ class DashboardController(Controller):
             )
         ).all()
         pushes = await catalog.latest_pushes(reader, user.vendor_slug)
+        vendor = await reader.get(Organization, user.vendor_id)
+        assert vendor is not None
+        threshold = compliance.sharing_threshold(vendor)
+        sharing = await compliance.sharing_flags(reader, user.vendor_id, threshold, *compliance.recent_days(now))
         behind = adoption.outdated(
             await adoption.last_pulls(reader, user.vendor_id, since=now - OUTDATED_WINDOW),
             await licenses_by_customer(reader, user.vendor_id),
@@ -86,4 +93,29 @@ class DashboardController(Controller):
             customer_count=len(names),
             outdated=sorted(behind.items()),
             names=names,
+            sharing=sharing[:SHARING_SHOWN],
+            sharing_threshold=threshold,
+        )
+
+    @get("/adoption", guards=[staff(Permission.READ)])
+    async def adoption(self, request: Req, user: SignedIn, reader: Reader) -> Template:
+        """Per product, the version each customer last pulled (within a year) and how far behind it is."""
+        now = utcnow()
+        table = adoption.adoption(
+            await adoption.last_pulls(reader, user.vendor_id, since=now - OUTDATED_WINDOW),
+            await licenses_by_customer(reader, user.vendor_id),
+            await catalog.vendor_tags(reader, user.vendor_slug),
+            now,
+        )
+        names = dict(
+            (
+                await reader.execute(
+                    select(Organization.id, Organization.name).where(
+                        Organization.vendor_id == user.vendor_id, Organization.kind == "customer"
+                    )
+                )
+            ).all()
+        )
+        return await page(
+            request, "vendor/adoption.html", user, section="dashboard", products=sorted(table.items()), names=names
         )

@@ -1,12 +1,13 @@
 """Licenses: write and edit grants with a live preview of the tags each rule matches, suspend and resume,
-delete, and the license's history from the admin log."""
+delete, the license's compliance over a period (app.reports.compliance), and its history from the admin log."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from app.guards import staff
 from app.limits import Limits, Restrictions, summary
 from app.models import AdminAuditEntry, License, Organization, Token
 from app.quotas import usage_of
+from app.reports import compliance
 from app.roles import Permission
 from app.services import customers as customer_queries
 from app.services import licenses as license_queries
@@ -74,6 +76,7 @@ class LicenseController(Controller):
         lic: License | None = None,
         errors: dict[str, str] | None = None,
         status: int = 200,
+        report: dict[str, Any] | None = None,
     ) -> Template:
         history, use = [], None
         if lic is not None:
@@ -95,6 +98,7 @@ class LicenseController(Controller):
             preview=await preview(session, user.vendor_slug, form, utcnow()),
             history=history,
             use=use,
+            report=report,
         )
 
     @get("/customers/{customer_id:int}/licenses/new", guards=MANAGE)
@@ -131,8 +135,17 @@ class LicenseController(Controller):
         return redirect_with(request, f"/vendor/licenses/{lic.id}", f"License {lic.name} created.")
 
     @get("/licenses/{license_id:int}", guards=[staff(Permission.READ)])
-    async def detail(self, request: Req, license_id: FromPath[int], user: SignedIn, reader: Reader) -> Template:
+    async def detail(
+        self,
+        request: Req,
+        license_id: FromPath[int],
+        user: SignedIn,
+        reader: Reader,
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+    ) -> Template:
         lic = await _license(reader, user, license_id)
+        report = await _compliance(reader, user, lic, since, until)
         grants = (await license_queries.grants_of(reader, [lic.id]))[lic.id]
         form = LicenseForm(
             lic.name,
@@ -145,7 +158,7 @@ class LicenseController(Controller):
             LimitsFields.of(Restrictions.of(lic.token_defaults), "default_"),
         )
         customer = await _customer(reader, user, lic.customer_id)
-        return await self._form_page(request, user, reader, customer, form, lic)
+        return await self._form_page(request, user, reader, customer, form, lic, report=report)
 
     @post("/licenses/{license_id:int}", status_code=200, guards=MANAGE)
     async def update(
@@ -217,6 +230,20 @@ class LicenseController(Controller):
         await licenses.set_status(actor, license_id, "suspended" if action == "suspend" else "active")
         done = "suspended" if action == "suspend" else "resumed"
         return redirect_with(request, f"/vendor/licenses/{license_id}", f"License {lic.name} {done}.")
+
+
+async def _compliance(session: AsyncSession, user: WebUser, lic: License, since: str, until: str) -> dict[str, Any]:
+    """The license's compliance over the period asked for (default: this UTC month), or why it cannot be shown."""
+    asked = {"since": since.strip(), "until": until.strip()}
+    now = utcnow()
+    try:
+        start, end = compliance.parse_period(since, until, now)
+    except Invalid as exc:
+        return {"error": exc.message, "asked": asked}
+    vendor = await session.get(Organization, user.vendor_id)
+    assert vendor is not None
+    found = await compliance.license_compliance(session, vendor, lic, start, end, now)
+    return {"c": found, "asked": asked, "last_day": end - timedelta(microseconds=1)}
 
 
 async def _delete_detail(session: AsyncSession, lic: License) -> str:

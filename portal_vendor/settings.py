@@ -1,5 +1,6 @@
 """Settings: the vendor's name, logo (an https address or an uploaded file), accent colour and welcome text
-(Markdown), shown on both portals, and the default immutability rule of its repositories."""
+(Markdown), shown on both portals, the default immutability rule of its repositories, and the token sharing
+threshold (networks a day)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app import immutability
 from app.dependencies import CurrentActor, Reader, SignedIn, VendorSettings
 from app.guards import staff
 from app.models import Organization
+from app.reports.compliance import DEFAULT_SHARING_NETWORKS
 from app.roles import Permission
 from app.services.errors import Invalid
 from app.services.settings import FIELDS, MAX_LOGO_BYTES
@@ -43,12 +45,13 @@ class SettingsController(Controller):
             errors=errors,
             rules=immutability.RULES,
             max_logo_kib=MAX_LOGO_BYTES // 1024,
+            default_sharing=DEFAULT_SHARING_NETWORKS,
         )
 
     async def _saved_values(self, reader: Reader, user: WebUser) -> dict[str, str]:
         org = await reader.get(Organization, user.vendor_id)
         assert org is not None
-        values = {f: getattr(org, f) or "" for f in FIELDS}
+        values = {f: str(getattr(org, f) or "") for f in FIELDS}
         values["accent_color"] = values["accent_color"] or DEFAULT_ACCENT
         return values
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,12 +16,13 @@ from app.dependencies import CurrentActor, Licenses, Reader
 from app.guards import api
 from app.identity import Actor
 from app.limits import Limits, Restrictions
-from app.models import License
+from app.models import License, Organization
 from app.quotas import usage_of
+from app.reports import compliance
 from app.roles import Permission
 from app.services import licenses as license_queries
 from app.services.licenses import GrantInput, LicenseInput
-from app.times import iso
+from app.times import iso, utcnow
 
 MAX_INT = 2**31 - 1
 
@@ -121,6 +122,24 @@ class LicenseController(Controller):
     @get("/{license_id:int}", guards=[api(Permission.READ)])
     async def detail(self, license_id: FromPath[int], actor: CurrentActor, reader: Reader) -> dict[str, Any]:
         return await _json(reader, actor, license_id)
+
+    @get("/{license_id:int}/compliance", guards=[api(Permission.READ)])
+    async def compliance(
+        self,
+        license_id: FromPath[int],
+        actor: CurrentActor,
+        reader: Reader,
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+    ) -> dict[str, Any]:
+        """What the license entitles and what was pulled under it over [since, until) (default: this UTC
+        month): versions, distinct tokens and networks, denials by reason code, pulls in grace, shared tokens."""
+        lic = await license_queries.find(reader, actor.vendor_id, license_id)
+        vendor = await reader.get(Organization, actor.vendor_id)
+        assert vendor is not None
+        now = utcnow()
+        start, end = compliance.parse_period(since, until, now)
+        return compliance.compliance_json(await compliance.license_compliance(reader, vendor, lic, start, end, now))
 
     @patch("/{license_id:int}", guards=[api(Permission.MANAGE_CUSTOMERS)])
     async def update(

@@ -1,5 +1,6 @@
 """The vendor's settings: its name, the branding of both portals (logo, accent colour, welcome text) and
-the default immutability rule of its repositories."""
+the default immutability rule of its repositories, and from how many networks a day a token may be used
+before it is flagged as shared (app.reports.compliance)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from app.services.base import Service, require
 from app.services.errors import Invalid, NotFound
 from app.times import utcnow
 
-FIELDS = ("name", "logo_url", "accent_color", "welcome_text", "immutable_tags")
+FIELDS = ("name", "logo_url", "accent_color", "welcome_text", "immutable_tags", "sharing_networks")
+MAX_SHARING_NETWORKS = 10_000
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 # A path on this server: no scheme, no `//` or `/\` (browsers read both as another host), no quotes.
 LOCAL_PATH_RE = re.compile(r"^/(?![/\\])[A-Za-z0-9._~/?=&%+-]*\Z")
@@ -37,7 +39,7 @@ def logo_type(content: bytes) -> str | None:
     return next((kind for magic, kind in LOGO_TYPES.items() if content.startswith(magic)), None)
 
 
-def check(values: dict[str, str]) -> dict[str, str | None]:
+def check(values: dict[str, str]) -> dict[str, str | int | None]:
     """The settings as stored (empty optional fields become None); Invalid names every field in error."""
     errors: dict[str, str] = {}
     try:
@@ -56,6 +58,13 @@ def check(values: dict[str, str]) -> dict[str, str | None]:
     rule = values.get("immutable_tags", "").strip() or immutability.OFF
     if rule != immutability.OFF and rule not in immutability.RULES:
         errors["immutable_tags"] = f"Choose one of: {', '.join([immutability.OFF, *immutability.RULES])}."
+    sharing = values.get("sharing_networks", "").strip()
+    networks: int | None = None
+    if sharing:
+        if not sharing.isdigit() or not 1 <= int(sharing) <= MAX_SHARING_NETWORKS:
+            errors["sharing_networks"] = f"Enter a number of networks from 1 to {MAX_SHARING_NETWORKS:,} (empty: 5)."
+        else:
+            networks = int(sharing)
     if errors:
         raise Invalid.of(errors)
     return {
@@ -64,6 +73,7 @@ def check(values: dict[str, str]) -> dict[str, str | None]:
         "accent_color": accent or None,
         "welcome_text": welcome or None,
         "immutable_tags": None if rule == immutability.OFF else rule,
+        "sharing_networks": networks,
     }
 
 
