@@ -42,6 +42,7 @@ class SpoolRecord(msgspec.Struct):
     reason: str | None
     client_ip: str | None
     user_agent: str | None
+    part_of_pull: bool | None = None  # lines spooled before it existed lack it: read back as None
 
 
 _encode = msgspec.json.Encoder().encode
@@ -81,6 +82,7 @@ def record_of(event: RegistryEvent, event_id: str) -> SpoolRecord:
         event.reason,
         event.client_ip,
         event.user_agent,
+        event.part_of_pull,
     )
 
 
@@ -142,7 +144,9 @@ class Spool:
                     break  # a line still being written, or enough for one batch
                 offset += len(line)
                 if line.strip():
-                    records.append(msgspec.json.decode(line))
+                    record = msgspec.json.decode(line)
+                    record.setdefault("part_of_pull", None)  # every row of a batch has every column
+                    records.append(record)
         return records, offset
 
     def rotate_if_drained(self) -> None:

@@ -62,7 +62,8 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
         (start, end), status = wanted, 206
     length = end - start + 1
     # a byte quota stops the download that would cross it; pulls already under way go on otherwise
-    admit_read(reg, request, caller, Read("blob", route.name, digest, length, decision.license), digest)
+    quota = admit_read(reg, request, caller, Read("blob", route.name, digest, length, decision.license), digest)
+    headers.update(quota)  # RateLimit-Policy / RateLimit, on the 307 to storage too
 
     def record(sent: int, answered: int = status) -> None:  # the event: bytes sent, also when the client leaves
         if sent < length:
@@ -78,8 +79,9 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
             status=answered,
         )
 
-    url = await reg.store.redirect_url(parsed)
-    if url is not None:  # the client fetches the bytes (and its range) from storage: record what was handed off
+    # the client fetches the bytes from storage: a range is signed into the URL (it is what was counted)
+    url = await reg.store.redirect_url(parsed, (start, end) if status == 206 else None)
+    if url is not None:  # record what was handed off
         record(length, 307)
         return Response(content=b"", status_code=307, headers={**headers, "Location": url})
     if status == 206:

@@ -16,7 +16,7 @@ from registry.events import RegistryAction
 from registry.http.common import API_VERSION, Registry, Req, empty
 from registry.http.gate import admit_read, digest_decision, enforce, tag_decision, warning_headers
 from registry.kinds import classify, cosign_subject
-from registry.manifests import MAX_MANIFEST_SIZE, ParsedManifest, parse_manifest
+from registry.manifests import INDEX_TYPES, MAX_MANIFEST_SIZE, ParsedManifest, parse_manifest
 from registry.metadata import ManifestRecord
 from registry.names import Route, validate_tag
 
@@ -56,7 +56,8 @@ def _headers(record: ManifestRecord, decision: Decision) -> dict[str, str]:
 
 async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller, record, decision = await _readable_manifest(reg, request, route)
-    read = Read("pull", route.name, record.digest, len(record.content), decision.license, not record.index_child)
+    part_of_pull = _part_of_pull(reg, caller, record)
+    read = Read("pull", route.name, record.digest, len(record.content), decision.license, not part_of_pull)
     quota = admit_read(reg, request, caller, read, route.ref)
     reg.emit(
         request,
@@ -68,9 +69,21 @@ async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[An
         digest=record.digest,
         media_type=record.media_type,
         bytes=len(record.content),
+        part_of_pull=part_of_pull,
     )
     headers = {**_headers(record, decision), **quota}
     return Response(content=record.content, media_type=record.media_type, headers=headers)
+
+
+def _part_of_pull(reg: Registry, caller: Caller, record: ManifestRecord) -> bool | None:
+    """For a platform manifest (an index's child), whether the caller fetched an index listing it within
+    the last minute; an index fetched now makes its children part of this pull."""
+    subject = caller.principal.subject
+    if record.media_type in INDEX_TYPES:
+        reg.pull_groups.index_fetched(subject, record.repository, record.digest, record.content)
+    if not record.index_child:
+        return None
+    return reg.pull_groups.part_of_pull(subject, record.repository, record.digest)
 
 
 async def head_manifest(reg: Registry, request: Req, route: Route) -> Response[None]:
