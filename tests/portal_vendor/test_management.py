@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.models import Invitation, Organization
 from tests.registry.helpers import push_image
 from tests.support.oci import image
+from tests.support.web import Browser
 
 
 async def new_customer(admin, name: str) -> int:
@@ -86,7 +87,12 @@ async def test_invitations_are_resent_and_revoked(wharf, admin, smtp_sink):
     assert f'action="{base}/resend"' in page.text
     assert (await admin.post(f"{base}/resend")).status_code == 303
     second = smtp_sink.wait_for("twice@invitees.test", "invitation").link("/portal/invitations/")
-    assert second != first and (await admin.get(first)).status_code == 404  # the old link no longer works
+    assert second != first
+    async with Browser(wharf.app) as invitee:  # the old link no longer works, and says why, naming nothing
+        replaced = await invitee.get(first)
+        assert replaced.status_code == 200 and "replaced by a newer invitation" in replaced.text
+        assert "Invitees" not in replaced.text and "twice@invitees.test" not in replaced.text
+        assert (await invitee.post(first, {"name": "T", "password": "long enough"})).status_code == 409
     assert (await admin.post(f"{base}/revoke")).status_code == 200  # asks first
     assert (await admin.post(f"{base}/revoke", {"confirm": "yes"})).status_code == 303
     assert "was withdrawn" in (await admin.get(second)).text
