@@ -93,8 +93,12 @@ async def test_invitations_are_resent_and_revoked(wharf, admin, smtp_sink):
         assert replaced.status_code == 200 and "replaced by a newer invitation" in replaced.text
         assert "Invitees" not in replaced.text and "twice@invitees.test" not in replaced.text
         assert (await invitee.post(first, {"name": "T", "password": "long enough"})).status_code == 409
-    assert (await admin.post(f"{base}/revoke")).status_code == 200  # asks first
-    assert (await admin.post(f"{base}/revoke", {"confirm": "yes"})).status_code == 303
+    assert "Open invitations" in page.text and ">Withdraw</button>" in page.text  # the customer portal's words
+    asked = await admin.post(f"{base}/revoke")  # asks first
+    assert asked.status_code == 200 and "Withdraw this invitation?" in asked.text
+    withdrawn = await admin.post(f"{base}/revoke", {"confirm": "yes"})
+    assert withdrawn.status_code == 303
+    assert "was withdrawn" in (await admin.get(withdrawn.headers["location"])).text  # the flash
     assert "was withdrawn" in (await admin.get(second)).text
 
 
