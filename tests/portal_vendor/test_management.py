@@ -102,6 +102,22 @@ async def test_invitations_are_resent_and_revoked(wharf, admin, smtp_sink):
     assert "was withdrawn" in (await admin.get(second)).text
 
 
+async def test_deleting_the_only_tag_says_where_storage_goes_and_leads_to_the_list(wharf, admin):
+    repo = wharf.repo("single")
+    await push_image(wharf, repo, image("single-tag"), "1.0.0")
+    await admin.get(f"/vendor/repositories/{repo}")
+    asked = await admin.post("/vendor/repositories/delete", {"repository": repo, "tag": "1.0.0"})
+    assert f"It is the only tag of {repo}" in asked.text and "wharf gc --delete" in asked.text
+    done = await admin.post("/vendor/repositories/delete", {"repository": repo, "tag": "1.0.0", "confirm": "yes"})
+    assert done.status_code == 303 and done.headers["location"] == "/vendor/repositories"
+    listed = await admin.get(done.headers["location"])
+    assert f"Deleted 1.0.0, the last tag of {repo}" in listed.text and "wharf gc --delete" in listed.text
+    left = await admin.get(f"/vendor/repositories/{repo}")  # what is left says the same, and leads back
+    assert (
+        "wharf gc --delete" in left.text and '<a href="/vendor/repositories">Back to the repositories</a>' in left.text
+    )
+
+
 async def test_staff_invitations_refuse_members_and_show_who_is_unconfirmed(wharf, admin, staff_emails):
     await admin.get("/vendor/team")
     r = await admin.post("/vendor/team/invitations", {"email": staff_emails["support"], "role": "support"})
