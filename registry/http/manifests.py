@@ -56,9 +56,14 @@ def _headers(record: ManifestRecord, decision: Decision) -> dict[str, str]:
 
 async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller, record, decision = await _readable_manifest(reg, request, route)
-    part_of_pull = _part_of_pull(reg, caller, record)
+    subject = caller.principal.subject
+    # a platform manifest (an index's child) is part of a pull when the caller was served an index listing
+    # it within the last minute; fetched on its own it is a pull of its own
+    part_of_pull = reg.pull_groups.part_of_pull(subject, route.name, record.digest) if record.index_child else None
     read = Read("pull", route.name, record.digest, len(record.content), decision.license, not part_of_pull)
     quota = admit_read(reg, request, caller, read, route.ref)
+    if record.media_type in INDEX_TYPES:  # only once served: a refused index makes no pull to be part of
+        reg.pull_groups.index_fetched(subject, route.name, record.digest, record.content)
     reg.emit(
         request,
         caller,
@@ -73,17 +78,6 @@ async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[An
     )
     headers = {**_headers(record, decision), **quota}
     return Response(content=record.content, media_type=record.media_type, headers=headers)
-
-
-def _part_of_pull(reg: Registry, caller: Caller, record: ManifestRecord) -> bool | None:
-    """For a platform manifest (an index's child), whether the caller fetched an index listing it within
-    the last minute; an index fetched now makes its children part of this pull."""
-    subject = caller.principal.subject
-    if record.media_type in INDEX_TYPES:
-        reg.pull_groups.index_fetched(subject, record.repository, record.digest, record.content)
-    if not record.index_child:
-        return None
-    return reg.pull_groups.part_of_pull(subject, record.repository, record.digest)
 
 
 async def head_manifest(reg: Registry, request: Req, route: Route) -> Response[None]:

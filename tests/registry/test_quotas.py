@@ -256,6 +256,18 @@ async def test_a_platform_manifest_fetched_on_its_own_is_a_pull(proxied):
     assert rows == [(amd.digest, False), (arm.digest, False), (sha256(multi), None), (ppc.digest, True)]
 
 
+async def test_a_refused_index_makes_no_platform_manifest_part_of_a_pull(proxied):
+    s = Setup(proxied)
+    amd, arm = image(f"refused-{uuid.uuid4().hex[:6]}", "amd64"), image(f"refused-{uuid.uuid4().hex[:6]}", "arm64")
+    for img in (amd, arm):
+        await push_image(proxied, s.repo, img)
+    await push_manifest(proxied, s.repo, "1.0.0", index([(amd, "amd64"), (arm, "arm64")]), OCI_INDEX)
+    token = await s.token(await s.customer(), limits={"pulls_per_day": 1})
+    assert (await s.get(token, amd.digest)).status_code == 200  # the day's one pull
+    assert (await s.get(token, "1.0.0")).status_code == 429
+    assert (await s.get(token, arm.digest)).status_code == 429  # the index was not served: no pull to be part of
+
+
 async def test_tokens_without_limits_carry_no_quota_headers_and_vendor_tokens_none(proxied):
     s = Setup(proxied)
     await s.push_versions(1)
