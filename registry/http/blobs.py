@@ -32,7 +32,8 @@ async def _readable_blob(reg: Registry, request: Req, route: Route) -> tuple[Cal
 
 
 async def head_blob(reg: Registry, request: Req, route: Route) -> Response[None]:
-    _caller, digest, size, decision = await _readable_blob(reg, request, route)
+    caller, digest, size, decision = await _readable_blob(reg, request, route)
+    quota = admit_read(reg, request, caller, Read("check", route.name, digest, 0, decision.license), digest)
     headers = {
         **API_VERSION,
         "Docker-Content-Digest": digest,
@@ -40,6 +41,7 @@ async def head_blob(reg: Registry, request: Req, route: Route) -> Response[None]
         "Content-Type": "application/octet-stream",
         "Accept-Ranges": "bytes",
         **warning_headers(decision),
+        **quota,  # what is left, as on every answer to a read
     }
     return Response(content=None, headers=headers)
 

@@ -167,6 +167,9 @@ async def test_bytes_per_month_stops_the_blob_download_that_would_cross_it(proxi
     r = await s.blob(token, digests[config])  # a blob answer tells what is left, as a manifest's does
     assert r.status_code == 200 and remaining(r, "token-bytes-month") == limit - len(img.manifest) - len(config)
     assert r.headers["RateLimit-Policy"] == f'"token-bytes-month";q={limit};qu="content-bytes";w=2678400'
+    headers = {"Authorization": basic("x", token["token"]), "X-Forwarded-For": "10.1.2.3"}
+    head = await proxied.client.head(f"/v2/{s.repo}/blobs/{digests[layer]}", headers=headers)  # counts nothing
+    assert head.status_code == 200 and remaining(head, "token-bytes-month") == remaining(r, "token-bytes-month")
     part = await s.blob(token, digests[layer], Range="bytes=0-9")  # a range counts what it sends
     assert (
         part.status_code == 206 and remaining(part, "token-bytes-month") == limit - len(img.manifest) - len(config) - 10
