@@ -30,6 +30,7 @@ from app.times import aware, iso, utcnow
 
 INVITATION_LIFETIME = timedelta(days=7)
 VERIFICATION_LIFETIME = timedelta(days=7)
+LARGEST_ID = 2**31 - 1  # ids are int4 on PostgreSQL: a larger number in a link names no invitation
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ async def lookup(session: AsyncSession, secret: str) -> tuple[Invitation, Organi
         # A link names its invitation (`<id>-<secret>`): a link to one that exists was replaced by a newer
         # link (a resend). Nothing of the invitation is shown: the id alone proves nothing.
         number = secret.partition("-")[0]
-        if number.isdigit() and len(number) < 12 and await session.get(Invitation, int(number)) is not None:
+        named = int(number) if number.isdigit() and len(number) <= 10 else 0
+        if 0 < named <= LARGEST_ID and await session.get(Invitation, named) is not None:
             raise InvitationProblem("replaced")
         raise InvitationProblem("unknown")
     org = await session.get(Organization, invitation.organization_id)
