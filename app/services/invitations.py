@@ -100,7 +100,7 @@ async def lookup(session: AsyncSession, secret: str) -> tuple[Invitation, Organi
         # A link names its invitation (`<id>-<secret>`): a link to one that exists was replaced by a newer
         # link (a resend). Nothing of the invitation is shown: the id alone proves nothing.
         number = secret.partition("-")[0]
-        named = int(number) if number.isdigit() and len(number) <= 10 else 0
+        named = int(number) if number.isascii() and number.isdigit() and len(number) <= 10 else 0
         if 0 < named <= LARGEST_ID and await session.get(Invitation, named) is not None:
             raise InvitationProblem("replaced")
         raise InvitationProblem("unknown")
