@@ -86,7 +86,7 @@ class QuotaGate:
             if refusals := [why for q in quotas if q.what == "bytes" and (why := self._passing(q, at, read.size))]:
                 return self._refusal(refusals, quotas, at)
             self.counters.add(owners, now, size=read.size)
-            return ADMITTED
+            return Admission(headers=self.headers(quotas, at))  # a blob answer tells what is left, as a manifest's does
         new = read.top_level and self.counters.is_new_pull(token[0], read.repository, read.digest, now)
         if new:
             if refusals := [why for q in quotas if (why := self._spent(q, at))]:

@@ -27,6 +27,7 @@ from app.body_limits import BodyLimits
 from app.dependencies import build_dependencies
 from app.event_spool.spool import claim
 from app.event_spool.writer import SpoolWriter, WriterThread
+from app.favicon import build_favicon_route
 from app.guards import PUBLIC, REGISTRY
 from app.health import build_health_router
 from app.http_metrics import RequestMetrics, build_metrics_router
@@ -224,6 +225,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             build_health_router(engine, store),
             build_metrics_router(metrics, settings.observability.metrics_token),
             web.static_files,
+            build_favicon_route(TEMPLATES / "static"),
         ],
         guards=[PUBLIC],
     )

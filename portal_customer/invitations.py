@@ -20,6 +20,10 @@ from portal_customer.common import Form, Req
 
 PROBLEMS = {
     "unknown": ("This invitation link is not valid", "Check that you copied the whole link, or ask for a new one."),
+    "replaced": (
+        "This invitation link was replaced by a newer invitation",
+        "Use the link in the newest invitation message, or ask the person who invited you to send it again.",
+    ),
     "used": ("This invitation was already accepted", "Sign in with the account you created."),
     "revoked": ("This invitation was withdrawn", "Ask the person who invited you to send a new one."),
     "expired": ("This invitation has expired", "Ask the person who invited you to send a new one."),

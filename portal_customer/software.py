@@ -45,6 +45,10 @@ class LicenseView:
     level: str  # ok | warn | bad: the badge colour
     valid_until: str | None
     warning: str | None
+    ask: str | None = None  # what to ask the vendor for, when nothing can be pulled under it
+
+
+ASK = {"suspended": "to lift the suspension", "expired": "to renew it"}
 
 
 def license_view(lic: licensing.License, now: datetime) -> LicenseView:
@@ -52,7 +56,7 @@ def license_view(lic: licensing.License, now: datetime) -> LicenseView:
     until = lic.valid_until.date().isoformat() if lic.valid_until else None
     if state != "in_force":
         label = {"suspended": "Suspended", "expired": "Expired", "not_yet_valid": "Not yet valid"}[state]
-        return LicenseView(lic.name, label, "bad", until, sentence(licensing.lapse_reason(lic, now)))
+        return LicenseView(lic.name, label, "bad", until, sentence(licensing.lapse_reason(lic, now)), ASK.get(state))
     warning = licensing.expiry_warning(lic, now, WARN_DAYS)
     if lic.in_grace(now):
         return LicenseView(lic.name, "Grace period", "warn", until, sentence(warning) if warning else None)

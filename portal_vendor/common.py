@@ -23,6 +23,7 @@ from app.web.account import safe_next
 from app.web.context import web
 from app.web.pages import render
 from app.web.users import WebUser
+from app.web.words import action_words, image_ref
 
 Req = Request[Any, Any, Any]
 Form = URLEncodedBody[dict[str, str]]
@@ -112,6 +113,8 @@ async def page(request: Req, template: str, user: WebUser, *, section: str, **co
         can=lambda permission: can(user, permission),
         human_size=human_size,
         when=shown,
+        image_ref=image_ref,
+        action_words=action_words,
         aware=aware,
         as_json=as_json,
         public_url=web(request).public_url,

@@ -36,7 +36,7 @@ async def act(
     data: Form,
     back: str,
 ) -> Template | Redirect:
-    """Resend or revoke (after a confirmation) an open invitation, then go `back`."""
+    """Resend or withdraw (after a confirmation) an open invitation, then go `back`."""
     try:
         if action == "resend":
             return redirect_with(request, back, *outcome(await invitations.resend(actor, invitation_id)))
@@ -45,8 +45,8 @@ async def act(
         if data.get("confirm") != "yes":
             path = request.url.path
             detail = "The link in the invitation stops working at once."
-            return await confirm(request, user, "Revoke this invitation?", detail, path, "Revoke invitation")
+            return await confirm(request, user, "Withdraw this invitation?", detail, path, "Withdraw invitation")
         invitation = await invitations.revoke(actor, invitation_id)
     except NotFound:
         raise not_found("invitation") from None
-    return redirect_with(request, back, f"The invitation of {invitation.email} was revoked.")
+    return redirect_with(request, back, f"The invitation of {invitation.email} was withdrawn.")

@@ -27,6 +27,11 @@ from portal_vendor.common import PAGE_SIZE, Form, Pager, Req, confirm, field_err
 from registry.kinds import ATTACHMENTS
 
 READ = [staff(Permission.READ)]
+# what happens to a repository left without tags (said before and after deleting its last one)
+LAST_TAG_GONE = (
+    "the repository has no versions left. Its manifests and layers take up storage until an operator runs "
+    "`wharf gc --delete`, which reclaims them."
+)
 EDIT = [staff(Permission.PUSH)]
 
 
@@ -45,6 +50,12 @@ async def customer_names(session: AsyncSession, vendor_id: int) -> dict[int, str
     return {int(i): str(n) for i, n in rows}
 
 
+async def _tag_count(reader: AsyncSession, slug: str, name: str) -> int:
+    """How many tags the repository has, counted up to two (enough to tell the last one)."""
+    repo_id = await catalog.repository_id(reader, slug, name)
+    return 0 if repo_id is None else len(await artifacts.tags(reader, repo_id, 2))
+
+
 class RepositoryController(Controller):
     path = "/repositories"
     include_in_schema = False
@@ -58,17 +69,27 @@ class RepositoryController(Controller):
 
     @post("/delete", status_code=200, guards=[staff(Permission.DELETE)])
     async def delete(
-        self, request: Req, data: Form, user: SignedIn, actor: CurrentActor, repositories: Repositories
+        self,
+        request: Req,
+        data: Form,
+        user: SignedIn,
+        actor: CurrentActor,
+        repositories: Repositories,
+        reader: Reader,
     ) -> Template | Redirect:
-        """Delete a tag (`tag`) or a manifest and all its tags (`digest`) of `repository`, after a confirmation."""
+        """Delete a tag (`tag`) or a manifest and all its tags (`digest`) of `repository`, after a confirmation.
+        Deleting the last tag says where the storage goes and leads back to the repository list."""
         name, tag, digest = data.get("repository", ""), data.get("tag", ""), data.get("digest", "")
         if not name.startswith(user.vendor_slug + "/") or not (tag or digest):
             raise not_found("repository")
         back = f"/vendor/repositories/{name}"
+        last_tag = bool(tag) and await _tag_count(reader, user.vendor_slug, name) == 1
         if data.get("confirm") != "yes":
             if tag:
                 question = f"Delete the tag {tag} of {name}?"
                 detail = "Pulls of this tag fail from now on; the content stays reachable by digest until collected."
+                if last_tag:
+                    detail = f"It is the only tag of {name}: pulls of it fail from now on, and {LAST_TAG_GONE}"
             else:
                 question = f"Delete the manifest {digest[:19]}… of {name}?"
                 detail = "Every tag pointing to it goes too; its layers are removed by the next garbage collection."
@@ -81,6 +102,10 @@ class RepositoryController(Controller):
                 await repositories.delete_manifest(actor, name, digest)
         except NotFound:
             raise not_found("tag or manifest") from None
+        if last_tag:
+            return redirect_with(
+                request, "/vendor/repositories", f"Deleted {tag}, the last tag of {name}: {LAST_TAG_GONE}"
+            )
         return redirect_with(request, back, f"Deleted {tag or digest[:19] + '…'}.")
 
     @post("/settings", status_code=200, guards=EDIT)

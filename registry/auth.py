@@ -84,7 +84,7 @@ class Read:
     digest: str
     size: int  # bytes this answer sends (a blob's range)
     license: str | None = None  # Decision.license of the read
-    top_level: bool = True  # False: a platform manifest listed by an index of the repository
+    top_level: bool = True  # False: a platform manifest fetched as part of a pull (registry.pull_groups)
 
 
 class AccessPolicy(Protocol):

@@ -41,6 +41,9 @@ class RegistryEvent:
     user_agent: str | None = None
     license: str | None = None  # what the policy said allowed the read (Decision.license)
     actor: Any = None  # the principal's identity (Principal.identity), opaque here
+    # a platform manifest GET: True when part of a pull (its index fetched just before), False when fetched
+    # on its own (a pull of its own); None for anything else
+    part_of_pull: bool | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

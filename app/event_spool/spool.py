@@ -43,6 +43,7 @@ class SpoolRecord(msgspec.Struct):
     client_ip: str | None
     user_agent: str | None
     reason_code: str | None = None  # last and optional: lines spooled before it existed still load
+    part_of_pull: bool | None = None  # optional too, after reason_code
 
 
 _encode = msgspec.json.Encoder().encode
@@ -83,6 +84,7 @@ def record_of(event: RegistryEvent, event_id: str) -> SpoolRecord:
         event.client_ip,
         event.user_agent,
         event.reason_code,
+        event.part_of_pull,
     )
 
 
@@ -144,7 +146,9 @@ class Spool:
                     break  # a line still being written, or enough for one batch
                 offset += len(line)
                 if line.strip():
-                    records.append(msgspec.json.decode(line))
+                    record = msgspec.json.decode(line)
+                    record.setdefault("part_of_pull", None)  # every row of a batch has every column
+                    records.append(record)
         return records, offset
 
     def rotate_if_drained(self) -> None:

@@ -30,6 +30,7 @@ from app.times import aware, iso, utcnow
 
 INVITATION_LIFETIME = timedelta(days=7)
 VERIFICATION_LIFETIME = timedelta(days=7)
+LARGEST_ID = 2**31 - 1  # ids are int4 on PostgreSQL: a larger number in a link names no invitation
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,13 @@ def view_of(invitation: Invitation, org: Organization) -> InvitationView:
     return InvitationView(invitation.email, invitation.role, org.name, org.vendor_id or org.id)
 
 
+def invitation_secret(invitation_id: int) -> str:
+    """A link's secret, naming its invitation, so that a link a resend replaced can say so."""
+    return f"{invitation_id}-{link_secret()}"
+
+
 class InvitationProblem(Exception):
-    """An invitation link that cannot be used; `kind` is unknown, used, revoked or expired."""
+    """An invitation link that cannot be used; `kind` is unknown, replaced, used, revoked or expired."""
 
     def __init__(self, kind: str, view: InvitationView | None = None) -> None:
         super().__init__(kind)
@@ -91,6 +97,12 @@ async def lookup(session: AsyncSession, secret: str) -> tuple[Invitation, Organi
     """The usable invitation behind a link, or InvitationProblem saying why not."""
     invitation = await session.scalar(select(Invitation).where(Invitation.secret_hash == hash_secret(secret)))
     if invitation is None:
+        # A link names its invitation (`<id>-<secret>`): a link to one that exists was replaced by a newer
+        # link (a resend). Nothing of the invitation is shown: the id alone proves nothing.
+        number = secret.partition("-")[0]
+        named = int(number) if number.isascii() and number.isdigit() and len(number) <= 10 else 0
+        if 0 < named <= LARGEST_ID and await session.get(Invitation, named) is not None:
+            raise InvitationProblem("replaced")
         raise InvitationProblem("unknown")
     org = await session.get(Organization, invitation.organization_id)
     assert org is not None
@@ -169,7 +181,6 @@ class InvitationService(Service):
 
     async def _invite(self, actor: Actor, org_id: int, kind: str, email: str, role: str) -> Invited:
         """Create the invitation, then mail it; refused for members, pending invitees and vendor staff."""
-        secret = link_secret()
         async with self.change(actor) as change:
             org = await self._organization(change.session, actor, org_id, role)
             if org.kind != kind:
@@ -180,13 +191,15 @@ class InvitationService(Service):
                 organization_id=org.id,
                 email=email,
                 role=role,
-                secret_hash=hash_secret(secret),
+                secret_hash=hash_secret(link_secret()),  # a placeholder until the id is known
                 expires_at=utcnow() + INVITATION_LIFETIME,
                 delivery="shown",
                 invited_by=actor.user_id,
             )
             change.session.add(invitation)
             await change.session.flush()
+            secret = invitation_secret(invitation.id)
+            invitation.secret_hash = hash_secret(secret)
             change.record(DomainEvent.INVITATION_CREATED, "invitation", invitation.id, after=snapshot(invitation))
             brand = await self._mail_brand(change.session, actor.vendor_id)
         return await self._deliver(actor, invitation, org, brand, secret)
@@ -225,10 +238,10 @@ class InvitationService(Service):
         return invitation, org
 
     async def resend(self, actor: Actor, invitation_id: int) -> Invited:
-        """A new link (the old one stops working) valid for another 7 days, mailed again."""
-        secret = link_secret()
+        """A new link (the old one stops working, and says it was replaced) valid for another 7 days, mailed again."""
         async with self.change(actor) as change:
             invitation, org = await self._manageable(change.session, actor, invitation_id)
+            secret = invitation_secret(invitation.id)
             before = snapshot(invitation)
             invitation.secret_hash = hash_secret(secret)
             invitation.expires_at = utcnow() + INVITATION_LIFETIME

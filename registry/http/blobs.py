@@ -32,7 +32,8 @@ async def _readable_blob(reg: Registry, request: Req, route: Route) -> tuple[Cal
 
 
 async def head_blob(reg: Registry, request: Req, route: Route) -> Response[None]:
-    _caller, digest, size, decision = await _readable_blob(reg, request, route)
+    caller, digest, size, decision = await _readable_blob(reg, request, route)
+    quota = admit_read(reg, request, caller, Read("check", route.name, digest, 0, decision.license), digest)
     headers = {
         **API_VERSION,
         "Docker-Content-Digest": digest,
@@ -40,6 +41,7 @@ async def head_blob(reg: Registry, request: Req, route: Route) -> Response[None]
         "Content-Type": "application/octet-stream",
         "Accept-Ranges": "bytes",
         **warning_headers(decision),
+        **quota,  # what is left, as on every answer to a read
     }
     return Response(content=None, headers=headers)
 
@@ -62,7 +64,8 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
         (start, end), status = wanted, 206
     length = end - start + 1
     # a byte quota stops the download that would cross it; pulls already under way go on otherwise
-    admit_read(reg, request, caller, Read("blob", route.name, digest, length, decision.license), digest)
+    quota = admit_read(reg, request, caller, Read("blob", route.name, digest, length, decision.license), digest)
+    headers.update(quota)  # RateLimit-Policy / RateLimit, on the 307 to storage too
 
     def record(sent: int, answered: int = status) -> None:  # the event: bytes sent, also when the client leaves
         if sent < length:
@@ -78,8 +81,9 @@ async def get_blob(reg: Registry, request: Req, route: Route) -> Response[Any]:
             status=answered,
         )
 
-    url = await reg.store.redirect_url(parsed)
-    if url is not None:  # the client fetches the bytes (and its range) from storage: record what was handed off
+    # the client fetches the bytes from storage: a range is signed into the URL (it is what was counted)
+    url = await reg.store.redirect_url(parsed, (start, end) if status == 206 else None)
+    if url is not None:  # record what was handed off
         record(length, 307)
         return Response(content=b"", status_code=307, headers={**headers, "Location": url})
     if status == 206:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +20,7 @@ from registry.errors import UNAVAILABLE_RETRY_SECONDS, ClientGone, RegistryError
 from registry.events import MAX_USER_AGENT, EventSink, RegistryAction, RegistryEvent
 from registry.metadata import Metadata
 from registry.names import Route, parse_route
+from registry.pull_groups import PullGroups
 from registry.storage import BlobStore
 from registry.uploads import Uploads
 
@@ -42,6 +43,7 @@ class Registry:
     auth: Authenticator
     events: EventSink
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    pull_groups: PullGroups = field(default_factory=PullGroups)
 
     async def caller(self, request: Req, route: Route | None, action: str) -> Caller:
         """The authenticated caller, once the policy admits it from its address at this moment."""

@@ -16,7 +16,7 @@ from registry.events import RegistryAction
 from registry.http.common import API_VERSION, Registry, Req, empty
 from registry.http.gate import admit_read, digest_decision, enforce, tag_decision, warning_headers
 from registry.kinds import classify, cosign_subject
-from registry.manifests import MAX_MANIFEST_SIZE, ParsedManifest, parse_manifest
+from registry.manifests import INDEX_TYPES, MAX_MANIFEST_SIZE, ParsedManifest, parse_manifest
 from registry.metadata import ManifestRecord
 from registry.names import Route, validate_tag
 
@@ -56,8 +56,14 @@ def _headers(record: ManifestRecord, decision: Decision) -> dict[str, str]:
 
 async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[Any]:
     caller, record, decision = await _readable_manifest(reg, request, route)
-    read = Read("pull", route.name, record.digest, len(record.content), decision.license, not record.index_child)
+    subject = caller.principal.subject
+    # a platform manifest (an index's child) is part of a pull when the caller was served an index listing
+    # it within the last minute; fetched on its own it is a pull of its own
+    part_of_pull = reg.pull_groups.part_of_pull(subject, route.name, record.digest) if record.index_child else None
+    read = Read("pull", route.name, record.digest, len(record.content), decision.license, not part_of_pull)
     quota = admit_read(reg, request, caller, read, route.ref)
+    if record.media_type in INDEX_TYPES:  # only once served: a refused index makes no pull to be part of
+        reg.pull_groups.index_fetched(subject, route.name, record.digest, record.content)
     reg.emit(
         request,
         caller,
@@ -68,6 +74,7 @@ async def get_manifest(reg: Registry, request: Req, route: Route) -> Response[An
         digest=record.digest,
         media_type=record.media_type,
         bytes=len(record.content),
+        part_of_pull=part_of_pull,
     )
     headers = {**_headers(record, decision), **quota}
     return Response(content=record.content, media_type=record.media_type, headers=headers)

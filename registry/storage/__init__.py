@@ -42,8 +42,9 @@ class BlobStore(Protocol):
         """A file path the web server may send directly, when the store has one."""
         ...
 
-    async def redirect_url(self, digest: Digest) -> str | None:
-        """A URL the client may fetch the blob from instead, when the store offers one."""
+    async def redirect_url(self, digest: Digest, byte_range: tuple[int, int] | None = None) -> str | None:
+        """A URL the client may fetch the blob from instead, when the store offers one; with `byte_range`
+        (inclusive) the URL grants those bytes only, since they are what the read was admitted and counted for."""
         ...
 
     async def ready(self) -> None:

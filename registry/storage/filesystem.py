@@ -90,7 +90,7 @@ class FilesystemBlobStore:
     def local_path(self, digest: Digest) -> Path | None:
         return self.blob_path(digest)
 
-    async def redirect_url(self, digest: Digest) -> str | None:
+    async def redirect_url(self, digest: Digest, byte_range: tuple[int, int] | None = None) -> str | None:
         return None
 
     async def ready(self) -> None:

@@ -161,12 +161,15 @@ class S3BlobStore:
     def local_path(self, digest: Digest) -> Path | None:
         return None
 
-    async def redirect_url(self, digest: Digest) -> str | None:
+    async def redirect_url(self, digest: Digest, byte_range: tuple[int, int] | None = None) -> str | None:
         if not self.options.redirect:
             return None
+        params = {"Bucket": self.bucket, "Key": self.blob_key(digest)}
+        if byte_range is not None:  # signed as a header: the URL is good for exactly this Range
+            params["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
         url = await (await self.client()).generate_presigned_url(
             "get_object",
-            Params={"Bucket": self.bucket, "Key": self.blob_key(digest)},
+            Params=params,
             ExpiresIn=self.options.url_ttl,
         )
         return str(url)

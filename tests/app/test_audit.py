@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
+import msgspec
 from sqlalchemy import func, insert, select, update
 
+from app.event_spool.spool import record_of
 from app.models import DownloadEvent, Token, User
+from registry.events import RegistryAction, RegistryEvent
 from tests.conftest import basic
 from tests.registry.helpers import push_image
 from tests.support.oci import image, sha256
@@ -108,3 +113,24 @@ async def test_a_user_agent_is_kept_to_its_first_512_characters(wharf):
     await wharf.app.state.audit_writer.drain()
     (get,) = await events(wharf, customer_id=ids["customer"]["id"], action="manifest.get")
     assert get.user_agent == agent[:512]
+
+
+async def test_spool_lines_from_before_part_of_pull_are_stored_beside_new_ones(wharf):
+    repo, img = wharf.repo("old-lines"), image("old-lines")
+    await push_image(wharf, repo, img, "1.0.0")
+    writer = wharf.app.state.audit_writer
+    await writer.drain()
+    await wharf.client.get(f"/v2/{repo}/manifests/1.0.0", headers={**wharf.auth, "User-Agent": "new-line"})
+    old = msgspec.json.decode(
+        msgspec.json.encode(record_of(RegistryEvent(RegistryAction.MANIFEST_GET, repo, None), ""))
+    )
+    del old["part_of_pull"]  # a line spooled by an earlier version of Wharf
+    old.update(id=uuid.uuid4().hex, user_agent="old-line")
+    with open(writer.spool.path, "ab") as spool:
+        spool.write(msgspec.json.encode(old) + b"\n")
+    await writer.drain()
+    async with wharf.app.state.registry.metadata.engine.connect() as conn:
+        stmt = select(DownloadEvent.user_agent, DownloadEvent.part_of_pull).where(
+            DownloadEvent.user_agent.in_(["new-line", "old-line"])
+        )
+        assert sorted(tuple(row) for row in await conn.execute(stmt)) == [("new-line", None), ("old-line", None)]

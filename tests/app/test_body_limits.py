@@ -74,6 +74,18 @@ async def test_deep_json_is_a_400_before_authentication(wharf, depth):
         assert "nested" in r.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
+async def test_deep_json_is_a_400_whatever_the_content_type_says(wharf, content_type):
+    """The API decodes every body as JSON, so the nesting is checked whatever the type a client declares."""
+    for headers in ({}, {"Authorization": f"Bearer {wharf.token}"}):
+        if content_type:
+            headers["Content-Type"] = content_type
+        r = await wharf.client.post("/api/v1/customers", content=nested(100_000), headers=headers)
+        assert r.status_code == 400 and "nested" in r.json()["detail"], r.text[:300]
+
+
 async def test_api_bodies_are_bounded_in_the_api_shape(wharf):
     api = {"Authorization": f"Bearer {wharf.token}", **JSON}
     big = b'{"name": "' + b"x" * API.max_bytes + b'"}'

@@ -48,8 +48,9 @@ async def test_accepting_an_invitation_creates_the_account(wharf, smtp_sink):
 
 
 async def test_unknown_and_expired_links_explain_themselves(wharf):
-    r = await wharf.client.get("/portal/invitations/not-a-real-secret")
-    assert r.status_code == 404 and "not valid" in r.text
+    for secret in ("not-a-real-secret", "3000000000-x", "9" * 5000 + "-x", "0-x", "\u00b2-x"):
+        r = await wharf.client.get(f"/portal/invitations/{secret}")
+        assert r.status_code == 404 and "not valid" in r.text, secret
     path = await invite(wharf, "late@invited.test", "member")
     engine = wharf.app.state.registry.metadata.engine
     async with engine.begin() as conn:

@@ -157,7 +157,23 @@ async def test_an_ended_license_shows_why_and_lists_nothing(wharf):
     await license_for(wharf, person.customer_id, repo, ["*"], datetime.now(UTC) - timedelta(days=2))
     text = html.unescape(await page_of(wharf, person))
     assert "Expired" in text and re.search(r"License 'Prod [0-9a-f]{4}' expired on", text)
-    assert "Nothing to pull yet" in text
+    assert "Nothing to pull yet" not in text and "Nothing can be pulled under your license now" in text
+    assert re.search(r"expired on \S+\. Ask your contact at \S.* to renew it\.", text)
+
+
+async def test_a_suspended_license_says_so_and_whom_to_ask(wharf, licensed):
+    api = {"Authorization": f"Bearer {wharf.token}"}
+    found = await wharf.client.get("/api/v1/licenses", params={"customer_id": licensed.admin.customer_id}, headers=api)
+    (lic,) = found.json()["items"]
+    r = await wharf.client.patch(f"/api/v1/licenses/{lic['id']}", json={"status": "suspended"}, headers=api)
+    assert r.status_code == 200, r.text
+    for person, asked in (
+        (licensed.admin, "to lift the suspension."),
+        (licensed.member, "or your organization's admin"),
+    ):
+        text = html.unescape(await page_of(wharf, person))
+        assert "Nothing to pull yet" not in text and "Nothing can be pulled under your license now" in text
+        assert f"License '{lic['name']}' is suspended. Ask your contact at" in text and asked in text
 
 
 async def test_license_names_keep_their_case_in_warnings(wharf):

@@ -25,7 +25,7 @@ async def test_admin_invites_by_mail_changes_roles_and_removes(wharf, licensed, 
         r = await admin.post("/portal/team/invite", {"email": colleague, "role": "member"})
         assert r.status_code == 303
         r = await admin.get("/portal/team")
-        assert f"Invitation sent to {colleague}" in r.text and "Pending invitations" in r.text
+        assert f"Invitation sent to {colleague}" in r.text and "Open invitations" in r.text
 
         link = smtp_sink.wait_for(colleague, "invitation").link("/portal/invitations/")
         async with Browser(wharf.app) as newcomer:

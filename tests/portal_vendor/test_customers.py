@@ -8,6 +8,9 @@ import uuid
 from sqlalchemy import select
 
 from app.models import AdminAuditEntry
+from tests.conftest import basic
+from tests.registry.helpers import push_image
+from tests.support.oci import image
 from tests.support.web import Browser
 
 
@@ -155,3 +158,23 @@ async def test_pull_token_is_shown_once_works_and_revoking_asks_first(wharf, adm
     assert (await wharf.client.get("/v2/", auth=("x", secret))).status_code == 401
     entry = await last_audit(wharf, "pull_token.revoked")
     assert entry.object_id == token_id and entry.client_ip == admin.ip
+
+
+async def test_recent_pulls_name_images_as_clients_do_and_actions_in_words(wharf, admin):
+    customer_id = await create_customer(admin, f"Initech {uuid.uuid4().hex[:6]}")
+    repo, img = wharf.repo("recent"), image("recent-pulls")
+    await push_image(wharf, repo, img, "1.0.0")
+    api = {"Authorization": f"Bearer {wharf.token}"}
+    grants = [{"repository": repo, "tags": ["*"]}]
+    body = {"customer_id": customer_id, "name": "Recent", "grants": grants}
+    assert (await wharf.client.post("/api/v1/licenses", json=body, headers=api)).is_success
+    made = await wharf.client.post(f"/api/v1/customers/{customer_id}/pull-tokens", json={"name": "ci"}, headers=api)
+    auth = {"Authorization": basic("x", made.json()["token"])}
+    for ref in ("1.0.0", img.digest):
+        assert (await wharf.client.get(f"/v2/{repo}/manifests/{ref}", headers=auth)).status_code == 200
+    await wharf.app.state.audit_writer.drain()
+    r = await admin.get(f"/vendor/customers/{customer_id}")
+    algorithm, hex_part = img.digest.split(":")
+    assert f"{repo}@{algorithm}:{hex_part[:12]}…" in r.text and f'title="{repo}@{img.digest}"' in r.text
+    assert f"{repo}:1.0.0" in r.text and f"{repo}:{algorithm}" not in r.text
+    assert '<span class="badge ok">pull</span>' in r.text and "manifest.get" not in r.text

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.models import Invitation, Organization
 from tests.registry.helpers import push_image
 from tests.support.oci import image
+from tests.support.web import Browser
 
 
 async def new_customer(admin, name: str) -> int:
@@ -86,10 +87,35 @@ async def test_invitations_are_resent_and_revoked(wharf, admin, smtp_sink):
     assert f'action="{base}/resend"' in page.text
     assert (await admin.post(f"{base}/resend")).status_code == 303
     second = smtp_sink.wait_for("twice@invitees.test", "invitation").link("/portal/invitations/")
-    assert second != first and (await admin.get(first)).status_code == 404  # the old link no longer works
-    assert (await admin.post(f"{base}/revoke")).status_code == 200  # asks first
-    assert (await admin.post(f"{base}/revoke", {"confirm": "yes"})).status_code == 303
+    assert second != first
+    async with Browser(wharf.app) as invitee:  # the old link no longer works, and says why, naming nothing
+        replaced = await invitee.get(first)
+        assert replaced.status_code == 200 and "replaced by a newer invitation" in replaced.text
+        assert "Invitees" not in replaced.text and "twice@invitees.test" not in replaced.text
+        assert (await invitee.post(first, {"name": "T", "password": "long enough"})).status_code == 409
+    assert "Open invitations" in page.text and ">Withdraw</button>" in page.text  # the customer portal's words
+    asked = await admin.post(f"{base}/revoke")  # asks first
+    assert asked.status_code == 200 and "Withdraw this invitation?" in asked.text
+    withdrawn = await admin.post(f"{base}/revoke", {"confirm": "yes"})
+    assert withdrawn.status_code == 303
+    assert "was withdrawn" in (await admin.get(withdrawn.headers["location"])).text  # the flash
     assert "was withdrawn" in (await admin.get(second)).text
+
+
+async def test_deleting_the_only_tag_says_where_storage_goes_and_leads_to_the_list(wharf, admin):
+    repo = wharf.repo("single")
+    await push_image(wharf, repo, image("single-tag"), "1.0.0")
+    await admin.get(f"/vendor/repositories/{repo}")
+    asked = await admin.post("/vendor/repositories/delete", {"repository": repo, "tag": "1.0.0"})
+    assert f"It is the only tag of {repo}" in asked.text and "wharf gc --delete" in asked.text
+    done = await admin.post("/vendor/repositories/delete", {"repository": repo, "tag": "1.0.0", "confirm": "yes"})
+    assert done.status_code == 303 and done.headers["location"] == "/vendor/repositories"
+    listed = await admin.get(done.headers["location"])
+    assert f"Deleted 1.0.0, the last tag of {repo}" in listed.text and "wharf gc --delete" in listed.text
+    left = await admin.get(f"/vendor/repositories/{repo}")  # what is left says the same, and leads back
+    assert (
+        "wharf gc --delete" in left.text and '<a href="/vendor/repositories">Back to the repositories</a>' in left.text
+    )
 
 
 async def test_staff_invitations_refuse_members_and_show_who_is_unconfirmed(wharf, admin, staff_emails):

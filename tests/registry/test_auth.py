@@ -55,6 +55,13 @@ async def test_bearer_token_reads_and_pushes_within_its_grant(wharf):
     assert r.status_code == 401
     assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
     assert f'scope="repository:{repo}:push"' in r.headers["www-authenticate"]
+    assert r.json()["errors"] == [
+        {
+            "code": "UNAUTHORIZED",
+            "message": f"the token was not granted repository:{repo}:push: ask http://testserver.local/token "
+            "for a token that is",
+        }
+    ]
     # a token for another repository does not open this one either
     r = await wharf.client.get(f"/v2/{wharf.repo()}/tags/list", headers=bearer)
     assert r.status_code == 401 and 'error="insufficient_scope"' in r.headers["www-authenticate"]
@@ -204,3 +211,22 @@ async def test_revoked_token_stops_working_even_with_a_jwt_in_hand(wharf):
     assert r.status_code == 401
     r = await wharf.client.get("/v2/", headers=auth)
     assert r.status_code == 401
+
+
+async def test_every_refusal_carries_the_oci_error_body(wharf):
+    """401 and 403 answers say what is wrong in the OCI error JSON (only HEAD answers, by HTTP, have no body)."""
+    repo = wharf.repo()
+    pull_only = {"Authorization": f"Bearer {(await get_token(wharf, f'repository:{repo}:pull'))['token']}"}
+    answers = {
+        "no credentials": await wharf.client.get(f"/v2/{repo}/tags/list"),
+        "a bad token": await wharf.client.get(f"/v2/{repo}/tags/list", headers={"Authorization": "Bearer nonsense"}),
+        "a missing scope": await wharf.client.post(f"/v2/{repo}/blobs/uploads/", headers=pull_only),
+        "another vendor": await wharf.client.post("/v2/globex/app/blobs/uploads/", headers=wharf.auth),
+    }
+    for why, r in answers.items():
+        assert r.status_code in (401, 403) and r.headers["content-type"].startswith("application/json"), why
+        (error,) = r.json()["errors"]
+        assert error["code"] == ("UNAUTHORIZED" if r.status_code == 401 else "DENIED") and error["message"], why
+    assert answers["no credentials"].json()["errors"][0]["message"].startswith("authentication required")
+    assert "invalid, expired or revoked" in answers["a bad token"].json()["errors"][0]["message"]
+    assert answers["another vendor"].json()["errors"][0]["message"] == "push access to repository globex/app is denied"

@@ -6,7 +6,9 @@ import httpx
 from sqlalchemy import select
 
 from app.models import DownloadEvent
-from tests.registry.helpers import error_code, push_blob
+from tests.conftest import basic
+from tests.registry.helpers import error_code, push_blob, push_image
+from tests.support.oci import image, sha256
 
 BLOB_STORAGES = ["s3-redirect"]
 
@@ -42,12 +44,35 @@ async def test_a_range_is_handed_off_and_recorded_with_its_length(wharf):
     assert r.status_code == 307
     async with httpx.AsyncClient() as storage:
         part = await storage.get(r.headers["location"], headers={"Range": "bytes=100-1099"})
-    assert part.content == data[100:1100]
+        assert part.content == data[100:1100]
+        # the URL grants the range that was admitted and counted, not the whole blob nor another range
+        assert (await storage.get(r.headers["location"])).status_code == 403
+        assert (await storage.get(r.headers["location"], headers={"Range": "bytes=0-"})).status_code == 403
     r = await wharf.client.get(f"/v2/{repo}/blobs/{digest}", headers={**wharf.auth, "Range": "bytes=999999-"})
     assert r.status_code == 416 and error_code(r) == "RANGE_INVALID"
     assert r.headers["content-range"] == f"bytes */{len(data)}"
     [event] = await blob_events(wharf, digest)  # the refused range sent nothing and handed nothing off
     assert (event.status, event.bytes) == (307, 1000)
+
+
+async def test_a_redirect_carries_the_quota_headers(wharf):
+    repo, img = wharf.repo(), image("redirect-quota")
+    await push_image(wharf, repo, img, "1.0.0")
+    api = {"Authorization": f"Bearer {wharf.token}"}
+    customer = (await wharf.client.post("/api/v1/customers", json={"name": "Redirected"}, headers=api)).json()
+    body = {"customer_id": customer["id"], "name": "Redirected", "grants": [{"repository": repo, "tags": ["*"]}]}
+    assert (await wharf.client.post("/api/v1/licenses", json=body, headers=api)).is_success
+    wanted = {"name": "ci", "limits": {"bytes_per_month": 100_000}}
+    token = (
+        await wharf.client.post(f"/api/v1/customers/{customer['id']}/pull-tokens", json=wanted, headers=api)
+    ).json()
+    layer = img.layers[0]
+    r = await wharf.client.get(
+        f"/v2/{repo}/blobs/{sha256(layer)}", headers={"Authorization": basic("x", token["token"])}
+    )
+    assert r.status_code == 307
+    assert r.headers["RateLimit-Policy"].startswith('"token-bytes-month";q=100000;qu="content-bytes"')
+    assert r.headers["RateLimit"].startswith(f'"token-bytes-month";r={100_000 - len(layer)};t=')
 
 
 async def test_unknown_blob_is_not_redirected(wharf):

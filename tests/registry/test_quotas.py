@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 from ipaddress import ip_network
 
 import pytest
+from sqlalchemy import select
 
+from app.models import DownloadEvent
 from app.rate_limit import RateLimiter
 from tests.conftest import basic
 from tests.registry.helpers import error_code, push_image, push_manifest
-from tests.support.oci import OCI_INDEX, image, index
+from tests.support.oci import OCI_INDEX, image, index, sha256
 
 NOON = datetime(2031, 5, 14, 12, 0, 30, tzinfo=UTC)  # a pinned moment: 43,170 s until the UTC day ends
 MONTH_LEFT = int((datetime(2031, 6, 1, tzinfo=UTC) - NOON).total_seconds())  # May has 31 days
@@ -166,9 +168,16 @@ async def test_bytes_per_month_stops_the_blob_download_that_would_cross_it(proxi
     assert r.headers["RateLimit-Policy"] == f'"token-bytes-month";q={limit};qu="content-bytes";w=2678400'
     assert remaining(r, "token-bytes-month") == limit - len(img.manifest)
     digests = {data: digest for digest, data in img.blobs.items()}
-    assert (await s.blob(token, digests[config])).status_code == 200
+    r = await s.blob(token, digests[config])  # a blob answer tells what is left, as a manifest's does
+    assert r.status_code == 200 and remaining(r, "token-bytes-month") == limit - len(img.manifest) - len(config)
+    assert r.headers["RateLimit-Policy"] == f'"token-bytes-month";q={limit};qu="content-bytes";w=2678400'
+    headers = {"Authorization": basic("x", token["token"]), "X-Forwarded-For": "10.1.2.3"}
+    head = await proxied.client.head(f"/v2/{s.repo}/blobs/{digests[layer]}", headers=headers)  # counts nothing
+    assert head.status_code == 200 and remaining(head, "token-bytes-month") == remaining(r, "token-bytes-month")
     part = await s.blob(token, digests[layer], Range="bytes=0-9")  # a range counts what it sends
-    assert part.status_code == 206
+    assert (
+        part.status_code == 206 and remaining(part, "token-bytes-month") == limit - len(img.manifest) - len(config) - 10
+    )
     refused = await s.blob(token, digests[layer])
     assert refused.status_code == 429 and error_code(refused) == "TOOMANYREQUESTS"
     message = refused.json()["errors"][0]["message"]
@@ -213,6 +222,57 @@ async def test_platform_manifests_of_a_pulled_index_are_not_pulls_of_their_own(p
     for img in (amd, arm):
         r = await s.get(token, img.digest)
         assert r.status_code == 200 and remaining(r, "token-pulls-day") == 0
+
+
+async def test_a_platform_manifest_fetched_on_its_own_is_a_pull(proxied):
+    s = Setup(proxied)
+    amd, arm, ppc = (image(f"own-{uuid.uuid4().hex[:6]}", arch) for arch in ("amd64", "arm64", "ppc64le"))
+    for img in (amd, arm, ppc):
+        await push_image(proxied, s.repo, img)
+    multi = index([(amd, "amd64"), (arm, "arm64"), (ppc, "ppc64le")])
+    await push_manifest(proxied, s.repo, "1.0.0", multi, OCI_INDEX)
+    customer = await s.customer()
+    token, other = await s.token(customer, limits={"pulls_per_day": 3}), await s.token(customer, "other")
+    groups, seconds = proxied.app.state.registry.pull_groups, [0.0]
+    saved, groups.clock = groups.clock, lambda: seconds[0]
+    try:
+        r = await s.get(token, amd.digest)  # no index fetched first: a pull of its own
+        assert r.status_code == 200 and remaining(r, "token-pulls-day") == 2
+        assert (await s.get(other, "1.0.0")).status_code == 200  # another token's index opens nothing for it
+        r = await s.get(token, arm.digest)
+        assert r.status_code == 200 and remaining(r, "token-pulls-day") == 1
+        r = await s.get(token, "1.0.0")  # the index, then its platform manifests: one pull
+        assert r.status_code == 200 and remaining(r, "token-pulls-day") == 0
+        seconds[0] = 60.0
+        r = await s.get(token, ppc.digest)
+        assert r.status_code == 200 and remaining(r, "token-pulls-day") == 0
+        seconds[0] = 61.0  # more than a minute after the index: a pull of its own again, and none is left
+        refused = await s.get(token, ppc.digest)
+        assert refused.status_code == 429 and error_code(refused) == "TOOMANYREQUESTS"
+    finally:
+        groups.clock = saved
+
+    await proxied.app.state.audit_writer.drain()
+    async with proxied.app.state.registry.metadata.engine.connect() as conn:
+        found = await conn.execute(
+            select(DownloadEvent.digest, DownloadEvent.part_of_pull)
+            .where(DownloadEvent.token_id == token["id"], DownloadEvent.action == "manifest.get")
+            .order_by(DownloadEvent.at, DownloadEvent.id)
+        )
+        rows = [tuple(row) for row in found]
+    assert rows == [(amd.digest, False), (arm.digest, False), (sha256(multi), None), (ppc.digest, True)]
+
+
+async def test_a_refused_index_makes_no_platform_manifest_part_of_a_pull(proxied):
+    s = Setup(proxied)
+    amd, arm = image(f"refused-{uuid.uuid4().hex[:6]}", "amd64"), image(f"refused-{uuid.uuid4().hex[:6]}", "arm64")
+    for img in (amd, arm):
+        await push_image(proxied, s.repo, img)
+    await push_manifest(proxied, s.repo, "1.0.0", index([(amd, "amd64"), (arm, "arm64")]), OCI_INDEX)
+    token = await s.token(await s.customer(), limits={"pulls_per_day": 1})
+    assert (await s.get(token, amd.digest)).status_code == 200  # the day's one pull
+    assert (await s.get(token, "1.0.0")).status_code == 429
+    assert (await s.get(token, arm.digest)).status_code == 429  # the index was not served: no pull to be part of
 
 
 async def test_tokens_without_limits_carry_no_quota_headers_and_vendor_tokens_none(proxied):

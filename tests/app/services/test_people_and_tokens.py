@@ -115,7 +115,7 @@ async def test_duplicate_invitations_are_refused_before_mailing(world, smtp_sink
     resent = await world.services.invitations.resend(admin, first.invitation.id)
     with pytest.raises(InvitationProblem) as old:
         await world.services.invitations.accept(link.rsplit("/", 1)[1], "D", "long enough", None)
-    assert old.value.kind == "unknown"  # resending made a new link; the old one is dead
+    assert old.value.kind == "replaced" and old.value.view is None  # resending made a new link; the old one says so
     await world.services.invitations.accept(resent.link.rsplit("/", 1)[1], "D", "long enough", None)
     with pytest.raises(Conflict, match="already a member"):
         await world.services.invitations.invite_customer_person(admin, customer.id, "d@dupes.test", "member")
