@@ -195,12 +195,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
-            rollups.cancel()
-            describing.cancel()
-            mailing.cancel()
-            flusher.cancel()
-            collections.cancel()
-            merges.cancel()
+            loops = (rollups, describing, mailing, flusher, collections, merges)
+            for loop in loops:
+                loop.cancel()
+            # wait for them to unwind, so none is holding a connection when the engine is disposed
+            await asyncio.gather(*loops, return_exceptions=True)
             await audit.stop()  # a final drain on the writer's own thread
             spool.close()
             try:

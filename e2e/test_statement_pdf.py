@@ -33,13 +33,13 @@ def printed(page: Page) -> bytes:
 
 
 def test_statements_print_to_a4_pdf(server, chromium, screenshots):
-    name = "Initech Statement Ltd"
+    name = "Statement Example Ltd"
     grants = [{"repository": "acme/app", "tags": ["^1"]}]
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}, timeout=30) as api:
         customer = api.post("/api/v1/customers", json={"name": name}).json()
-        body = {"customer_id": customer["id"], "name": "Initech prod", "grants": grants}
+        body = {"customer_id": customer["id"], "name": "Statement prod", "grants": grants}
         assert api.post("/api/v1/licenses", json=body).status_code == 201
-        invite = {"email": "boss@initech.test", "role": "admin"}
+        invite = {"email": "boss@statement.test", "role": "admin"}
         invited = api.post(f"/api/v1/customers/{customer['id']}/invitations", json=invite).json()
     month = datetime.now(UTC).strftime("%Y-%m")
 
@@ -50,7 +50,7 @@ def test_statements_print_to_a4_pdf(server, chromium, screenshots):
     page.goto(f"{server.url}/vendor/customers/{customer['id']}")
     page.click("text=Monthly statement")
     expect(page.locator("h1")).to_contain_text(f"Usage statement: {name}")
-    expect(page.locator("main")).to_contain_text("Initech prod")
+    expect(page.locator("main")).to_contain_text("Statement prod")
     assert page.locator("#month").input_value() == month
     page.screenshot(path=str(screenshots / "40-statement.png"), full_page=True)
     pdf = printed(page)
