@@ -55,14 +55,19 @@ class Uploads:
         async with self._lock(upload_id):
             size = await self.size(repository, upload_id)
             chunks = _check_range(repository, upload_id, size, content_range, chunks)
-            return await self._append(upload_id, size, chunks)
+            # A fresh upload's chunk without a Content-Range is a whole blob streamed (docker, skopeo).
+            return await self._append(upload_id, size, chunks, whole=content_range is None)
 
-    async def _append(self, upload_id: str, size: int, chunks: AsyncIterable[bytes]) -> int:
+    async def _append(self, upload_id: str, size: int, chunks: AsyncIterable[bytes], *, whole: bool) -> int:
+        stream = await _unless_empty(chunks) if size else chunks
+        if stream is None:  # nothing to add (the empty PUT after a PATCH): the store need not look
+            return size
         state = self._hashes.get(upload_id)
         if state is None or state.size != size:
             state = None if size else _HashState(0)
         try:
-            new_size = await self.store.append(upload_id, size, chunks, state.hasher if state else None)
+            hasher = state.hasher if state else None
+            new_size = await self.store.append(upload_id, size, stream, hasher, whole=whole and size == 0)
         except BaseException:
             # The hasher may have seen bytes the upload will not keep; finishing re-reads the file.
             self._hashes.discard(upload_id)
@@ -87,7 +92,8 @@ class Uploads:
             size = await self.size(repository, upload_id)
             if chunks is not None:
                 chunks = _check_range(repository, upload_id, size, content_range, chunks)
-                size = await self._append(upload_id, size, chunks)
+                # Staged whole blobs are keyed by sha256, so another algorithm takes the chunked way.
+                size = await self._append(upload_id, size, chunks, whole=digest.algorithm == "sha256")
             try:
                 actual = await self._digest_of(upload_id, size, digest.algorithm)
                 if actual != digest.hex:
@@ -135,6 +141,21 @@ class Uploads:
 
     def _lock(self, upload_id: str) -> asyncio.Lock:
         return self._locks.setdefault(upload_id, asyncio.Lock())
+
+
+async def _unless_empty(chunks: AsyncIterable[bytes]) -> AsyncIterable[bytes] | None:
+    """The same stream, or None when it holds no bytes at all."""
+    iterator = aiter(chunks)
+    async for first in iterator:
+        if first:
+            return _prepend(first, iterator)
+    return None
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def _check_range(

@@ -16,8 +16,13 @@ class Hasher(Protocol):
 class BlobStore(Protocol):
     """Where blob bytes live. Metadata (which repository holds what) lives in SQL, not here."""
 
-    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
-        """Write `chunks` to the upload at `offset` (dropping anything past it); return the new size."""
+    async def append(
+        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None, *, whole: bool = False
+    ) -> int:
+        """Write `chunks` to the upload at `offset` (dropping anything past it); return the new size.
+
+        `whole` says the stream likely completes the upload (a store may then write it at its blob's own
+        key at once); more chunks or another digest must still work."""
         ...
 
     def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:

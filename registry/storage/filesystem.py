@@ -32,7 +32,9 @@ class FilesystemBlobStore:
     def blob_path(self, digest: Digest) -> Path:
         return self.blobs / digest.algorithm / digest.hex[:2] / digest.hex
 
-    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
+    async def append(
+        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None, *, whole: bool = False
+    ) -> int:
         path = self._upload_path(upload_id)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
         try:

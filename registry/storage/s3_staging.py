@@ -1,0 +1,245 @@
+"""A blob streamed whole in one request, written once, straight to its content-addressed key.
+
+A fresh upload's first chunk sent without a Content-Range (docker, skopeo: one PATCH, then an empty
+PUT) and a PUT or POST carrying the whole body usually hold the whole blob; its digest is known only
+at the end of the stream, but an S3 multipart upload's key is fixed when it starts. So the stream is
+spooled (memory up to one part, then a temporary file) while it is hashed, and at its end the bytes
+go as a multipart upload to the key of the digest they hash to, left incomplete: readers see nothing
+there yet, and nothing can replace a good object. A marker `uploads/<id>/staged-<alg>-<hex>-<size>`,
+whose body is the multipart upload's id, lets any node finish, resume or abort the upload.
+
+Commit runs while the metadata transaction holds the blob's row: it completes the multipart upload,
+or aborts it when the key already holds the blob (the same bytes, by construction). No server-side
+copy. If the upload goes on instead (another chunk, or a digest of another algorithm to check), it is
+unstaged: completed at its key (right for that key, whatever the upload ends as) and read back into
+the chunked layout of `s3_uploads`; that object may stay without a metadata row, a leak on a rare path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from registry.digests import Digest
+from registry.lru import LRU
+from registry.storage import Hasher
+from registry.storage.s3_uploads import UploadArea, is_missing
+from registry.storage.spool import Spool
+
+MARKER = "staged-"
+BATCH = 1024 * 1024  # bytes gathered before one hash-and-spool step
+PARTS_IN_FLIGHT = 2
+_EXISTS = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+
+
+@dataclass(frozen=True)
+class Staged:
+    digest: Digest
+    size: int
+    multipart: str
+    parts: tuple[tuple[int, str], ...] = ()
+    """(number, ETag) of each part when this process sent them; otherwise listed at commit."""
+
+
+class Staging:
+    def __init__(self, area: UploadArea, blob_key: Callable[[Digest], str], spool_limit: int) -> None:
+        self.area, self.blob_key, self.spool_limit = area, blob_key, spool_limit
+        self._known: LRU[str, Staged] = LRU(10_000)  # a miss costs a listing and a GET
+
+    def marker_key(self, upload_id: str, staged: Staged) -> str:
+        return f"{self.area.root}{upload_id}/{MARKER}{staged.digest.algorithm}-{staged.digest.hex}-{staged.size}"
+
+    async def stage(self, upload_id: str, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
+        """Spool and hash the whole stream, then send it to its blob key as an incomplete multipart upload."""
+        own = _sha256_of(hasher)
+        hashers = [h for h in (hasher, None if own is hasher else own) if h is not None]
+        spool = Spool(self.area.part_size)
+        stream = aiter(_batched(chunks))
+        try:
+            async for batch in stream:
+                if spool.size + len(batch) > self.spool_limit:  # too big to spool: stream it as chunks
+                    return await self.area.append(upload_id, 0, _replay(spool, batch, stream, hasher), None)
+                await spool.write(batch, hashers)
+            if spool.size == 0:
+                return await self.area.append(upload_id, 0, _empty(), None)
+            await self._send(upload_id, spool, Digest("sha256", own.hexdigest()))
+            return spool.size
+        finally:
+            spool.close()
+
+    async def _send(self, upload_id: str, spool: Spool, digest: Digest) -> None:
+        client, bucket, key = self.area.client, self.area.bucket, self.blob_key(digest)
+        created = await client.create_multipart_upload(Bucket=bucket, Key=key)
+        staged = Staged(digest, spool.size, str(created["UploadId"]))
+        try:
+            marker = client.put_object(
+                Bucket=bucket, Key=self.marker_key(upload_id, staged), Body=staged.multipart.encode()
+            )
+            _, parts = await asyncio.gather(marker, self._send_parts(key, staged.multipart, spool))
+        except BaseException:
+            await asyncio.shield(self._abort(key, staged.multipart))
+            raise
+        self._known.put(upload_id, Staged(digest, spool.size, staged.multipart, parts))
+
+    async def _send_parts(self, key: str, multipart: str, spool: Spool) -> tuple[tuple[int, str], ...]:
+        size, part = spool.size, self.area.part_size
+        slots = asyncio.Semaphore(PARTS_IN_FLIGHT)  # at most this many parts in memory
+
+        async def send(number: int) -> tuple[int, str]:
+            async with slots:
+                body = await spool.read((number - 1) * part, part)
+                sent = await self.area.client.upload_part(
+                    Bucket=self.area.bucket, Key=key, UploadId=multipart, PartNumber=number, Body=body
+                )
+                return number, str(sent["ETag"])
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(send(n)) for n in range(1, (size + part - 1) // part + 1)]
+        return tuple(task.result() for task in tasks)
+
+    async def find(self, upload_id: str, digest: Digest | None = None) -> Staged | None:
+        """The upload's staged blob (the one for `digest`, when named), or None if it has none."""
+        known = self._known.get(upload_id)
+        if known is not None and (digest is None or known.digest == digest):
+            return known
+        prefix = f"{self.area.root}{upload_id}/{MARKER}"
+        for key in await self.area.list_keys(prefix):
+            algorithm, hex_, size = key.removeprefix(prefix).split("-")
+            if digest is None or digest == Digest(algorithm, hex_):
+                body = await self.area.get(key)
+                if body is not None:
+                    return Staged(Digest(algorithm, hex_), int(size), body.decode())
+        return None
+
+    async def commit(self, upload_id: str, digest: Digest) -> bool:
+        """Make a staged upload of `digest` visible as that blob; False when the upload is not staged."""
+        staged = await self.find(upload_id, digest)
+        if staged is None:
+            return False
+        key = self.blob_key(digest)
+        try:
+            await self._publish(key, staged)
+        except ClientError as error:
+            if not is_missing(error) or staged.parts == ():
+                raise
+            self._known.discard(upload_id)  # finished or unstaged elsewhere: look again in S3
+            return await self.commit(upload_id, digest)
+        await self.area.client.delete_object(Bucket=self.area.bucket, Key=self.marker_key(upload_id, staged))
+        self._known.discard(upload_id)
+        return True
+
+    async def _publish(self, key: str, staged: Staged) -> None:
+        """Complete the multipart upload at its key, or abort it when the key already holds the blob."""
+        if await self.area.size_of(key) is not None:
+            await self._abort(key, staged.multipart)
+            return
+        parts = staged.parts or await self._list_parts(key, staged.multipart)
+        try:
+            await self.area.client.complete_multipart_upload(
+                Bucket=self.area.bucket,
+                Key=key,
+                UploadId=staged.multipart,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]},
+                IfNoneMatch="*",  # where the server checks it (AWS does): another upload was faster, same bytes
+            )
+        except ClientError as error:
+            if str(error.response.get("Error", {}).get("Code")) not in _EXISTS:
+                raise
+            await self._abort(key, staged.multipart)
+
+    async def unstage(self, upload_id: str) -> bool:
+        """Turn a staged upload back into the chunked layout (to append to it or re-hash it); False if not staged."""
+        staged = await self.find(upload_id)
+        if staged is None:
+            return False
+        key = self.blob_key(staged.digest)
+        await self._publish(key, staged)
+        await self.area.append(upload_id, 0, self.area.read(key), None)
+        await self.area.client.delete_object(Bucket=self.area.bucket, Key=self.marker_key(upload_id, staged))
+        self._known.discard(upload_id)
+        return True
+
+    async def discard(self, upload_id: str) -> None:
+        """Abort the upload's staged multipart uploads (its markers go with the rest of the upload's objects)."""
+        self._known.discard(upload_id)
+        prefix = f"{self.area.root}{upload_id}/{MARKER}"
+        for key in await self.area.list_keys(prefix):
+            algorithm, hex_, _size = key.removeprefix(prefix).split("-")
+            body = await self.area.get(key)
+            if body is not None:
+                await self._abort(self.blob_key(Digest(algorithm, hex_)), body.decode())
+
+    async def remove_orphans(self, blobs_root: str, older_than: float, live: set[str]) -> None:
+        """Abort multipart uploads under the blob keys started before `older_than` (epoch seconds) that no
+        live upload's marker names: a request that died between starting one and writing its marker."""
+        for upload in await self.area.list_multipart(blobs_root):
+            if upload["Initiated"].timestamp() < older_than and str(upload["UploadId"]) not in live:
+                await self._abort(str(upload["Key"]), str(upload["UploadId"]))
+
+    async def multipart_ids(self, upload_id: str) -> set[str]:
+        found = set()
+        for key in await self.area.list_keys(f"{self.area.root}{upload_id}/{MARKER}"):
+            body = await self.area.get(key)
+            if body is not None:
+                found.add(body.decode())
+        return found
+
+    async def _list_parts(self, key: str, multipart: str) -> tuple[tuple[int, str], ...]:
+        parts: dict[int, str] = {}
+        paginator = self.area.client.get_paginator("list_parts")
+        async for page in paginator.paginate(Bucket=self.area.bucket, Key=key, UploadId=multipart):
+            parts.update({int(p["PartNumber"]): str(p["ETag"]) for p in page.get("Parts", [])})
+        return tuple(sorted(parts.items()))
+
+    async def _abort(self, key: str, multipart: str) -> None:
+        try:
+            await self.area.client.abort_multipart_upload(Bucket=self.area.bucket, Key=key, UploadId=multipart)
+        except ClientError as error:
+            if not is_missing(error):
+                raise
+
+
+def _sha256_of(hasher: Hasher | None) -> Any:
+    """The caller's hasher when it is already a sha256 (no second pass over the bytes), else a new one."""
+    if getattr(hasher, "name", None) == "sha256" and hasattr(hasher, "copy"):
+        return hasher
+    return hashlib.sha256()
+
+
+async def _batched(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    pending: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= BATCH:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if size:
+        yield b"".join(pending)
+
+
+async def _replay(
+    spool: Spool, batch: bytes, rest: AsyncIterator[bytes], hasher: Hasher | None
+) -> AsyncIterator[bytes]:
+    """What was spooled (already hashed), then the rest of the stream, hashed as it passes."""
+    for start in range(0, spool.size, BATCH):
+        yield await spool.read(start, BATCH)
+    for data in (batch,):
+        if hasher is not None:
+            hasher.update(data)
+        yield data
+    async for data in rest:
+        if hasher is not None:
+            hasher.update(data)
+        yield data
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield b""
