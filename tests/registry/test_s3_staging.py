@@ -1,0 +1,155 @@
+"""S3 only: a blob streamed whole is written once at its own key; what it costs and what failure leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.db import upgrade
+from registry.metadata import Metadata
+from registry.sql import create_engine
+from registry.storage.s3 import S3BlobStore
+from registry.uploads import Uploads
+from tests.conftest import in_thread
+from tests.registry.test_blob_store_contract import (
+    PART,
+    MiB,
+    chunks,
+    collect,
+    digest_of,
+    payload,
+    stored_blobs,
+    stored_upload_state,
+)
+
+
+@pytest.fixture
+async def store(s3_server) -> AsyncIterator[S3BlobStore]:
+    backend = S3BlobStore(s3_server.options(part_size=PART))
+    yield backend
+    await backend.close()
+
+
+@pytest.fixture
+async def uploads(store, tmp_path: Path) -> AsyncIterator[Uploads]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'meta.db'}"
+    in_thread(upgrade, url)
+    engine = create_engine(url)
+    yield Uploads(Metadata(engine), store)
+    await engine.dispose()
+
+
+async def count_requests(store: S3BlobStore) -> Counter[str]:
+    """S3 operations the store's client sends from now on, by name (botocore's own event hook)."""
+    sent: Counter[str] = Counter()
+
+    def record(model: Any, **_: Any) -> None:
+        sent[model.name] += 1
+
+    (await store.client()).meta.events.register("before-call.s3", record)
+    return sent
+
+
+async def test_a_small_blob_pushed_with_patch_then_put_costs_six_requests_and_no_copy(store, uploads):
+    data = payload(MiB)
+    sent = await count_requests(store)
+    upload = await uploads.start("acme/app")
+    await uploads.append("acme/app", upload, chunks(data), None)  # docker, skopeo: one PATCH, no Content-Range
+    await uploads.finish("acme/app", upload, digest_of(data), chunks())  # then a PUT with no body
+    assert sent == Counter(
+        CreateMultipartUpload=1, UploadPart=1, PutObject=1, HeadObject=1, CompleteMultipartUpload=1, DeleteObject=1
+    )
+    assert await collect(store.read(digest_of(data))) == data
+    assert await stored_upload_state(store) == []
+
+
+async def test_a_blob_already_stored_is_not_written_again(store, uploads):
+    data = payload(2 * MiB)
+    await uploads.monolithic("acme/app", digest_of(data), chunks(data))
+    before = (await (await store.client()).head_object(Bucket=store.bucket, Key=store.blob_key(digest_of(data))))[
+        "LastModified"
+    ]
+    sent = await count_requests(store)
+    await uploads.monolithic("acme/other", digest_of(data), chunks(data))
+    assert sent["CompleteMultipartUpload"] == 0 and sent["AbortMultipartUpload"] == 1 and sent["CopyObject"] == 0
+    head = await (await store.client()).head_object(Bucket=store.bucket, Key=store.blob_key(digest_of(data)))
+    assert head["LastModified"] == before
+    assert await stored_upload_state(store) == []
+
+
+async def test_an_interrupted_send_leaves_nothing_at_the_blob_key(store):
+    data = payload(4 * PART)
+    started = asyncio.Event()
+
+    def first_part(**_: Any) -> None:
+        started.set()
+
+    (await store.client()).meta.events.register("before-call.s3.UploadPart", first_part)
+    task = asyncio.create_task(store.append("cut", 0, chunks(data), None, whole=True))
+    await started.wait()
+    task.cancel()  # the client went away while the parts were on their way
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not await store.exists(digest_of(data))
+    area = await store.uploads()
+    assert await area.list_multipart(f"{store.prefix}blobs/") == []
+    await store.abort("cut")
+    assert await stored_upload_state(store) == []
+
+
+async def test_another_node_finishes_a_staged_upload(store, s3_server, uploads):
+    data = payload(PART + 7)
+    await store.append("handover", 0, chunks(data), None, whole=True)
+    other = S3BlobStore(s3_server.options(prefix=store.prefix, part_size=PART))  # no memory of the upload
+    try:
+        assert await collect(other.read_upload("handover")) == data  # the bytes, read back for another hash
+        await other.commit("handover", digest_of(data))
+        assert await collect(other.read(digest_of(data))) == data
+        staged = payload(MiB)
+        await store.append("handover-2", 0, chunks(staged), None, whole=True)
+        await other.commit("handover-2", digest_of(staged))
+        assert await collect(store.read(digest_of(staged))) == staged
+    finally:
+        await other.close()
+    assert await stored_upload_state(store) == []
+
+
+async def test_a_stream_too_big_to_spool_goes_the_chunked_way(store, s3_server):
+    big = S3BlobStore(replace(s3_server.options(prefix=store.prefix, part_size=PART), spool_limit=PART + 1))
+    try:
+        data = payload(3 * PART)
+        hasher = hashlib.sha256()
+        assert await big.append("big", 0, chunks(data), hasher, whole=True) == len(data)
+        assert hasher.hexdigest() == digest_of(data).hex
+        area = await big.uploads()
+        assert await area.multipart_id("big", create=False) is not None  # streamed to the upload's own key
+        await big.commit("big", digest_of(data))
+        assert await collect(big.read(digest_of(data))) == data
+    finally:
+        await big.close()
+    assert await stored_upload_state(store) == []
+
+
+async def test_stale_staged_uploads_and_orphaned_multipart_uploads_are_removed(store):
+    await store.append("waiting", 0, chunks(payload(MiB)), None, whole=True)
+    area = await store.uploads()
+    client = await store.client()
+    orphan = digest_of(b"a request that died before its marker")
+    await client.create_multipart_upload(Bucket=store.bucket, Key=store.blob_key(orphan))
+    await asyncio.sleep(1.5)
+    await store.append("fresh", 0, chunks(payload(MiB + 1)), None, whole=True)
+    assert await store.remove_stale_uploads(older_than=3600) == []
+    assert len(await area.list_multipart(f"{store.prefix}blobs/")) == 3
+    assert await store.remove_stale_uploads(older_than=1.0) == ["waiting"]
+    remaining = await stored_upload_state(store)
+    assert remaining and all("fresh" in entry or digest_of(payload(MiB + 1)).hex in entry for entry in remaining)
+    await store.commit("fresh", digest_of(payload(MiB + 1)))
+    assert await stored_upload_state(store) == []
+    assert await stored_blobs(store) == [digest_of(payload(MiB + 1)).hex]
