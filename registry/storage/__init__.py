@@ -17,12 +17,20 @@ class BlobStore(Protocol):
     """Where blob bytes live. Metadata (which repository holds what) lives in SQL, not here."""
 
     async def append(
-        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None, *, whole: bool = False
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterable[bytes],
+        hasher: Hasher | None,
+        *,
+        whole: bool = False,
+        digest: Digest | None = None,
     ) -> int:
         """Write `chunks` to the upload at `offset` (dropping anything past it); return the new size.
 
         `whole` says the stream likely completes the upload (a store may then write it at its blob's own
-        key at once); more chunks or another digest must still work."""
+        key at once); more chunks or another digest must still work. `digest`, with `whole`, is the one
+        the client named for it: a store may refuse a stream that does not match (DIGEST_INVALID)."""
         ...
 
     def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:

@@ -33,7 +33,14 @@ class FilesystemBlobStore:
         return self.blobs / digest.algorithm / digest.hex[:2] / digest.hex
 
     async def append(
-        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None, *, whole: bool = False
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterable[bytes],
+        hasher: Hasher | None,
+        *,
+        whole: bool = False,
+        digest: Digest | None = None,
     ) -> int:
         path = self._upload_path(upload_id)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)

@@ -124,10 +124,19 @@ class S3BlobStore:
         return f"{self.prefix}blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
 
     async def append(
-        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None, *, whole: bool = False
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterable[bytes],
+        hasher: Hasher | None,
+        *,
+        whole: bool = False,
+        digest: Digest | None = None,
     ) -> int:
         async with _storage_errors():
             area, staging = await self.uploads(), await self.staging()
+            if whole and offset == 0 and digest is not None:
+                return await staging.stage_expected(_checked(upload_id), digest, chunks, hasher)
             if whole and offset == 0:
                 return await staging.stage(_checked(upload_id), chunks, hasher)
             try:

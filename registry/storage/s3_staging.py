@@ -1,10 +1,12 @@
 """A blob streamed whole in one request, written once, straight to its content-addressed key.
 
-A fresh upload's first chunk sent without a Content-Range (docker, skopeo: one PATCH, then an empty
-PUT) and a PUT or POST carrying the whole body usually hold the whole blob; its digest is known only
-at the end of the stream, but an S3 multipart upload's key is fixed when it starts. So the stream is
-spooled (memory up to one part, then a temporary file) while it is hashed, and at its end the bytes
-go as a multipart upload to the key of the digest they hash to, left incomplete: readers see nothing
+A PUT or POST carrying the whole body names its digest up front: its parts go to that blob's key as
+a multipart upload while the stream arrives, and a mismatch at the end aborts it. A fresh upload's
+first chunk sent without a Content-Range (docker, skopeo: one PATCH, then an empty PUT) usually holds
+the whole blob too, but its digest is known only at the end of the stream, and an S3 multipart
+upload's key is fixed when it starts. So that stream is spooled (memory up to one part, then a
+temporary file) while it is hashed, and at its end the bytes go as a multipart upload to the key of
+the digest they hash to. Either way the multipart upload is left incomplete: readers see nothing
 there yet, and nothing can replace a good object. A marker `uploads/<id>/staged-<alg>-<hex>-<size>`,
 whose body is the multipart upload's id, lets any node finish, resume or abort the upload.
 
@@ -26,6 +28,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from registry.digests import Digest
+from registry.errors import RegistryError
 from registry.lru import LRU
 from registry.storage import Hasher
 from registry.storage.s3_uploads import UploadArea, is_missing
@@ -44,6 +47,9 @@ class Staged:
     multipart: str
     parts: tuple[tuple[int, str], ...] = ()
     """(number, ETag) of each part when this process sent them; otherwise listed at commit."""
+    body: bytes | None = None
+    """A blob smaller than a part whose digest was named and checked: kept for the commit that follows
+    in the same request (one PUT, no multipart upload, no marker)."""
 
 
 class Staging:
@@ -71,6 +77,64 @@ class Staging:
             return spool.size
         finally:
             spool.close()
+
+    async def stage_expected(
+        self, upload_id: str, digest: Digest, chunks: AsyncIterable[bytes], hasher: Hasher | None
+    ) -> int:
+        """A whole stream whose digest the client named up front (a PUT or POST with the body): parts go to
+        the blob's key as they fill, while the stream is still arriving; a mismatch aborts them."""
+        own = _sha256_of(hasher) if digest.algorithm == "sha256" else digest.hasher()
+        hashers = [h for h in (hasher, None if own is hasher else own) if h is not None]
+        key, part_size = self.blob_key(digest), self.area.part_size
+        client, bucket = self.area.client, self.area.bucket
+        buffer, size, multipart = bytearray(), 0, ""
+        sent: list[asyncio.Task[tuple[int, str]]] = []
+
+        async def send(number: int, body: bytes) -> tuple[int, str]:
+            answer = await client.upload_part(Bucket=bucket, Key=key, UploadId=multipart, PartNumber=number, Body=body)
+            return number, str(answer["ETag"])
+
+        async def flush(body: bytes) -> None:
+            nonlocal multipart
+            if not multipart:
+                multipart = str((await client.create_multipart_upload(Bucket=bucket, Key=key))["UploadId"])
+            if len(sent) >= PARTS_IN_FLIGHT:
+                await sent[-PARTS_IN_FLIGHT]  # at most this many parts in memory
+            sent.append(asyncio.create_task(send(len(sent) + 1, body)))
+
+        try:
+            async for batch in _batched(chunks):
+                for hasher_ in hashers:
+                    hasher_.update(batch)
+                buffer += batch
+                size += len(batch)
+                while len(buffer) >= part_size:
+                    with memoryview(buffer) as view:
+                        part = bytes(view[:part_size])
+                    del buffer[:part_size]
+                    await flush(part)
+            if size == 0:
+                return await self.area.append(upload_id, 0, _empty(), None)
+            if own.hexdigest() != digest.hex:
+                raise RegistryError(
+                    "DIGEST_INVALID", f"content has digest {digest.algorithm}:{own.hexdigest()}, not {digest}"
+                )
+            if not multipart:  # smaller than a part: held for the commit of this same request
+                self._known.put(upload_id, Staged(digest, size, "", body=bytes(buffer)))
+                return size
+            if buffer:
+                await flush(bytes(buffer))
+            staged = Staged(digest, size, multipart, tuple([await task for task in sent]))
+            marker = self.marker_key(upload_id, staged)
+            await client.put_object(Bucket=bucket, Key=marker, Body=multipart.encode())
+        except BaseException:
+            for task in sent:
+                task.cancel()
+            if multipart:
+                await asyncio.shield(self._abort(key, multipart))
+            raise
+        self._known.put(upload_id, staged)
+        return size
 
     async def _send(self, upload_id: str, spool: Spool, digest: Digest) -> None:
         client, bucket, key = self.area.client, self.area.bucket, self.blob_key(digest)
@@ -129,12 +193,24 @@ class Staging:
                 raise
             self._known.discard(upload_id)  # finished or unstaged elsewhere: look again in S3
             return await self.commit(upload_id, digest)
-        await self.area.client.delete_object(Bucket=self.area.bucket, Key=self.marker_key(upload_id, staged))
+        if staged.body is None:
+            await self.area.client.delete_object(Bucket=self.area.bucket, Key=self.marker_key(upload_id, staged))
         self._known.discard(upload_id)
         return True
 
+    async def _put_new(self, key: str, body: bytes) -> None:
+        try:
+            await self.area.client.put_object(Bucket=self.area.bucket, Key=key, Body=body, IfNoneMatch="*")
+        except ClientError as error:
+            if str(error.response.get("Error", {}).get("Code")) not in _EXISTS:
+                raise
+
     async def _publish(self, key: str, staged: Staged) -> None:
         """Complete the multipart upload at its key, or abort it when the key already holds the blob."""
+        if staged.body is not None:
+            if await self.area.size_of(key) is None:
+                await self._put_new(key, staged.body)
+            return
         if await self.area.size_of(key) is not None:
             await self._abort(key, staged.multipart)
             return
@@ -157,6 +233,10 @@ class Staging:
         staged = await self.find(upload_id)
         if staged is None:
             return False
+        if staged.body is not None:
+            await self.area.append(upload_id, 0, _once(staged.body), None)
+            self._known.discard(upload_id)
+            return True
         key = self.blob_key(staged.digest)
         await self._publish(key, staged)
         await self.area.append(upload_id, 0, self.area.read(key), None)
@@ -166,7 +246,10 @@ class Staging:
 
     async def discard(self, upload_id: str) -> None:
         """Abort the upload's staged multipart uploads (its markers go with the rest of the upload's objects)."""
+        known = self._known.get(upload_id)
         self._known.discard(upload_id)
+        if known is not None and known.multipart:
+            await self._abort(self.blob_key(known.digest), known.multipart)
         prefix = f"{self.area.root}{upload_id}/{MARKER}"
         for key in await self.area.list_keys(prefix):
             algorithm, hex_, _size = key.removeprefix(prefix).split("-")
@@ -238,6 +321,10 @@ async def _replay(
         if hasher is not None:
             hasher.update(data)
         yield data
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body
 
 
 async def _empty() -> AsyncIterator[bytes]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.db import upgrade
+from registry.errors import RegistryError
 from registry.metadata import Metadata
 from registry.sql import create_engine
 from registry.storage.s3 import S3BlobStore
@@ -70,18 +71,65 @@ async def test_a_small_blob_pushed_with_patch_then_put_costs_six_requests_and_no
     assert await stored_upload_state(store) == []
 
 
+async def test_a_small_blob_put_whole_costs_two_requests(store, uploads):
+    data = payload(MiB)
+    sent = await count_requests(store)
+    await uploads.monolithic("acme/app", digest_of(data), chunks(data))  # POST+PUT or PUT with the body
+    assert sent == Counter(HeadObject=1, PutObject=1)
+    assert await collect(store.read(digest_of(data))) == data
+    assert await stored_upload_state(store) == []
+
+
+async def test_a_big_blob_put_whole_goes_to_its_key_while_it_arrives(store, uploads):
+    data = payload(3 * PART + 11)
+    area = await store.uploads()
+    seen_while_streaming: list[list[Any]] = []
+
+    async def arriving() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), MiB):
+            if start == 3 * PART:  # three parts in: they are already at the blob's key, incomplete
+                seen_while_streaming.append(await area.list_multipart(store.blob_key(digest_of(data))))
+            yield data[start : start + MiB]
+
+    sent = await count_requests(store)
+    await uploads.monolithic("acme/app", digest_of(data), arriving())
+    assert len(seen_while_streaming[0]) == 1
+    assert sent["UploadPart"] == 4 and sent["CompleteMultipartUpload"] == 1 and sent["CopyObject"] == 0
+    assert await collect(store.read(digest_of(data))) == data
+    assert await stored_upload_state(store) == []
+
+
 async def test_a_blob_already_stored_is_not_written_again(store, uploads):
-    data = payload(2 * MiB)
-    await uploads.monolithic("acme/app", digest_of(data), chunks(data))
-    before = (await (await store.client()).head_object(Bucket=store.bucket, Key=store.blob_key(digest_of(data))))[
-        "LastModified"
+    small, big = payload(2 * MiB), payload(PART + 3)
+    await uploads.monolithic("acme/app", digest_of(small), chunks(small))
+    await uploads.monolithic("acme/app", digest_of(big), chunks(big))
+    client = await store.client()
+    before = [
+        (await client.head_object(Bucket=store.bucket, Key=store.blob_key(digest_of(d))))["LastModified"]
+        for d in (small, big)
     ]
     sent = await count_requests(store)
-    await uploads.monolithic("acme/other", digest_of(data), chunks(data))
+    await uploads.monolithic("acme/other", digest_of(small), chunks(small))
+    assert sent == Counter(HeadObject=1)
+    upload = await uploads.start("acme/other")
+    await uploads.append("acme/other", upload, chunks(big), None)
+    await uploads.finish("acme/other", upload, digest_of(big), chunks())
     assert sent["CompleteMultipartUpload"] == 0 and sent["AbortMultipartUpload"] == 1 and sent["CopyObject"] == 0
-    head = await (await store.client()).head_object(Bucket=store.bucket, Key=store.blob_key(digest_of(data)))
-    assert head["LastModified"] == before
+    after = [
+        (await client.head_object(Bucket=store.bucket, Key=store.blob_key(digest_of(d))))["LastModified"]
+        for d in (small, big)
+    ]
+    assert after == before
     assert await stored_upload_state(store) == []
+
+
+async def test_a_wrong_digest_named_up_front_leaves_nothing(store, uploads):
+    data = payload(2 * PART + 1)  # two parts reach S3 before the mismatch shows
+    with pytest.raises(RegistryError) as raised:
+        await uploads.monolithic("acme/app", digest_of(b"other"), chunks(data))
+    assert raised.value.code == "DIGEST_INVALID"
+    assert await stored_upload_state(store) == []
+    assert await stored_blobs(store) == []
 
 
 async def test_an_interrupted_send_leaves_nothing_at_the_blob_key(store):
