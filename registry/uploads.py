@@ -143,6 +143,9 @@ class Uploads:
             return state.hasher.hexdigest()
         if size == 0:
             return hashlib.new(algorithm).hexdigest()
+        known = await self.store.known_digest(upload_id, size, algorithm)
+        if known is not None:
+            return known
         hasher = hashlib.new(algorithm)
         async for chunk in self.store.read_upload(upload_id):
             hasher.update(chunk)

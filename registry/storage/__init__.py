@@ -37,6 +37,11 @@ class BlobStore(Protocol):
         """Stream back what an upload holds so far (to re-hash it when no hasher survived)."""
         ...
 
+    async def known_digest(self, upload_id: str, size: int, algorithm: str) -> str | None:
+        """The hex digest of the upload's `size` bytes when the store already knows it (a whole blob it
+        hashed and staged itself), so that another node need not read the bytes back; else None."""
+        ...
+
     async def commit(self, upload_id: str, digest: Digest) -> None:
         """Atomically make the upload visible as blob `digest`; the upload is gone afterwards."""
         ...

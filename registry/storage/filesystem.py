@@ -68,6 +68,9 @@ class FilesystemBlobStore:
         async for chunk in _read_file(self._upload_path(upload_id), 0, None):
             yield chunk
 
+    async def known_digest(self, upload_id: str, size: int, algorithm: str) -> str | None:
+        return None
+
     async def commit(self, upload_id: str, digest: Digest) -> None:
         source = self._upload_path(upload_id)
         target = self.blob_path(digest)

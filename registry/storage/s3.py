@@ -153,6 +153,13 @@ class S3BlobStore:
             async for chunk in area.read(key):
                 yield chunk
 
+    async def known_digest(self, upload_id: str, size: int, algorithm: str) -> str | None:
+        async with _storage_errors():
+            staged = await (await self.staging()).find(_checked(upload_id), with_id=False)
+        if staged is None or staged.size != size or staged.digest.algorithm != algorithm:
+            return None
+        return staged.digest.hex
+
     async def commit(self, upload_id: str, digest: Digest) -> None:
         async with _storage_errors():
             if await (await self.staging()).commit(_checked(upload_id), digest):

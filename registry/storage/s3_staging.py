@@ -166,14 +166,17 @@ class Staging:
             tasks = [group.create_task(send(n)) for n in range(1, (size + part - 1) // part + 1)]
         return tuple(task.result() for task in tasks)
 
-    async def find(self, upload_id: str, digest: Digest | None = None) -> Staged | None:
-        """The upload's staged blob (the one for `digest`, when named), or None if it has none."""
+    async def find(self, upload_id: str, digest: Digest | None = None, *, with_id: bool = True) -> Staged | None:
+        """The upload's staged blob (the one for `digest`, when named), or None if it has none; without
+        `with_id`, its multipart upload's id is not fetched (the marker's name says the rest)."""
         known = self._known.get(upload_id)
         if known is not None and (digest is None or known.digest == digest):
             return known
         prefix = f"{self.area.root}{upload_id}/{MARKER}"
         for key in await self.area.list_keys(prefix):
             algorithm, hex_, size = key.removeprefix(prefix).split("-")
+            if not with_id:
+                return Staged(Digest(algorithm, hex_), int(size), "")
             if digest is None or digest == Digest(algorithm, hex_):
                 body = await self.area.get(key)
                 if body is not None:

@@ -152,18 +152,23 @@ async def test_an_interrupted_send_leaves_nothing_at_the_blob_key(store):
     assert await stored_upload_state(store) == []
 
 
-async def test_another_node_finishes_a_staged_upload(store, s3_server, uploads):
-    data = payload(PART + 7)
-    await store.append("handover", 0, chunks(data), None, whole=True)
+async def test_another_node_finishes_a_staged_upload_without_reading_it_back(store, s3_server, uploads):
     other = S3BlobStore(s3_server.options(prefix=store.prefix, part_size=PART))  # no memory of the upload
+    node_b = Uploads(uploads.metadata, other)
     try:
-        assert await collect(other.read_upload("handover")) == data  # the bytes, read back for another hash
-        await other.commit("handover", digest_of(data))
-        assert await collect(other.read(digest_of(data))) == data
-        staged = payload(MiB)
-        await store.append("handover-2", 0, chunks(staged), None, whole=True)
-        await other.commit("handover-2", digest_of(staged))
-        assert await collect(store.read(digest_of(staged))) == staged
+        for data in (payload(PART + 7), payload(MiB)):
+            upload = await uploads.start("acme/app")
+            await uploads.append("acme/app", upload, chunks(data), None)  # the PATCH reaches node A
+            sent = await count_requests(other)
+            await node_b.finish("acme/app", upload, digest_of(data), chunks())  # the PUT reaches node B
+            assert sent["GetObject"] == 1 and sent["CompleteMultipartUpload"] == 1  # the marker, then the blob
+            assert sent["CopyObject"] == sent["UploadPart"] == 0
+            assert await collect(store.read(digest_of(data))) == data
+        staged = payload(MiB + 3)  # a node asked to read the bytes back (another algorithm) still can
+        await store.append("handover", 0, chunks(staged), None, whole=True)
+        assert await collect(other.read_upload("handover")) == staged
+        await other.commit("handover", digest_of(staged, "sha512"))
+        assert await collect(other.read(digest_of(staged, "sha512"))) == staged
     finally:
         await other.close()
     assert await stored_upload_state(store) == []
