@@ -25,6 +25,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from botocore.exceptions import ClientError
 
 from registry.digests import Digest
@@ -104,8 +105,7 @@ class Staging:
 
         try:
             async for batch in _batched(chunks):
-                for hasher_ in hashers:
-                    hasher_.update(batch)
+                await anyio.to_thread.run_sync(_update, hashers, batch)  # hashlib lets go of the GIL meanwhile
                 buffer += batch
                 size += len(batch)
                 while len(buffer) >= part_size:
@@ -324,6 +324,11 @@ async def _replay(
         if hasher is not None:
             hasher.update(data)
         yield data
+
+
+def _update(hashers: list[Hasher], data: bytes) -> None:
+    for hasher in hashers:
+        hasher.update(data)
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:
