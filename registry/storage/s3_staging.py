@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,7 @@ class Staging:
         except BaseException:
             for task in sent:
                 task.cancel()
+            await asyncio.gather(*sent, return_exceptions=True)
             if multipart:
                 await asyncio.shield(self._abort(key, multipart))
             raise
@@ -141,12 +143,13 @@ class Staging:
         created = await client.create_multipart_upload(Bucket=bucket, Key=key)
         staged = Staged(digest, spool.size, str(created["UploadId"]))
         try:
-            marker = client.put_object(
-                Bucket=bucket, Key=self.marker_key(upload_id, staged), Body=staged.multipart.encode()
-            )
-            _, parts = await asyncio.gather(marker, self._send_parts(key, staged.multipart, spool))
+            async with _first_error(), asyncio.TaskGroup() as group:  # a failure stops the other task too
+                marker_key = self.marker_key(upload_id, staged)
+                group.create_task(client.put_object(Bucket=bucket, Key=marker_key, Body=staged.multipart.encode()))
+                sending = group.create_task(self._send_parts(key, staged.multipart, spool))
+            parts = sending.result()
         except BaseException:
-            await asyncio.shield(self._abort(key, staged.multipart))
+            await asyncio.shield(self._withdraw(key, staged.multipart, self.marker_key(upload_id, staged)))
             raise
         self._known.put(upload_id, Staged(digest, spool.size, staged.multipart, parts))
 
@@ -162,7 +165,7 @@ class Staging:
                 )
                 return number, str(sent["ETag"])
 
-        async with asyncio.TaskGroup() as group:
+        async with _first_error(), asyncio.TaskGroup() as group:
             tasks = [group.create_task(send(n)) for n in range(1, (size + part - 1) // part + 1)]
         return tuple(task.result() for task in tasks)
 
@@ -282,6 +285,10 @@ class Staging:
             parts.update({int(p["PartNumber"]): str(p["ETag"]) for p in page.get("Parts", [])})
         return tuple(sorted(parts.items()))
 
+    async def _withdraw(self, key: str, multipart: str, marker: str) -> None:
+        await self._abort(key, multipart)
+        await self.area.client.delete_object(Bucket=self.area.bucket, Key=marker)
+
     async def _abort(self, key: str, multipart: str) -> None:
         try:
             await self.area.client.abort_multipart_upload(Bucket=self.area.bucket, Key=key, UploadId=multipart)
@@ -324,6 +331,18 @@ async def _replay(
         if hasher is not None:
             hasher.update(data)
         yield data
+
+
+@asynccontextmanager
+async def _first_error() -> AsyncIterator[None]:
+    """A task group's failure as its first exception (an S3 error stays one, so it is still a 503)."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        first = group.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
 
 
 def _update(hashers: list[Hasher], data: bytes) -> None:

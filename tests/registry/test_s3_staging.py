@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from app.db import upgrade
 from registry.errors import RegistryError
@@ -150,6 +151,24 @@ async def test_an_interrupted_send_leaves_nothing_at_the_blob_key(store):
     assert await area.list_multipart(f"{store.prefix}blobs/") == []
     await store.abort("cut")
     assert await stored_upload_state(store) == []
+
+
+@pytest.mark.parametrize("named", [False, True])
+async def test_an_s3_failure_during_the_parts_is_a_503_and_leaves_nothing(store, named):
+    data = payload(3 * PART)
+    calls = Counter[str]()
+
+    def second_part_fails(**_: Any) -> None:
+        calls["part"] += 1
+        if calls["part"] == 2:
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "slow down"}}, "UploadPart")
+
+    (await store.client()).meta.events.register("before-call.s3.UploadPart", second_part_fails)
+    with pytest.raises(RegistryError) as raised:
+        await store.append("failing", 0, chunks(data), None, whole=True, digest=digest_of(data) if named else None)
+    assert (raised.value.code, raised.value.status) == ("UNAVAILABLE", 503)
+    assert await stored_upload_state(store) == []
+    assert not await store.exists(digest_of(data))
 
 
 async def test_another_node_finishes_a_staged_upload_without_reading_it_back(store, s3_server, uploads):
