@@ -1,7 +1,8 @@
 """A blob streamed whole in one request, written once, straight to its content-addressed key.
 
 A PUT or POST carrying the whole body names its digest up front: its parts go to that blob's key as
-a multipart upload while the stream arrives, and a mismatch at the end aborts it. A fresh upload's
+a multipart upload while the stream arrives, and a mismatch at the end aborts it (the same request
+commits it, so it needs no marker; one smaller than a part is held in memory and PUT at commit). A fresh upload's
 first chunk sent without a Content-Range (docker, skopeo: one PATCH, then an empty PUT) usually holds
 the whole blob too, but its digest is known only at the end of the stream, and an S3 multipart
 upload's key is fixed when it starts. So that stream is spooled (memory up to one part, then a
@@ -52,6 +53,9 @@ class Staged:
     body: bytes | None = None
     """A blob smaller than a part whose digest was named and checked: kept for the commit that follows
     in the same request (one PUT, no multipart upload, no marker)."""
+    marked: bool = True
+    """Whether a marker names it. A blob whose digest was named is committed by the same request, so it
+    needs none: if that request dies, the sweep of orphaned multipart uploads finds it."""
 
 
 class Staging:
@@ -121,13 +125,11 @@ class Staging:
                     "DIGEST_INVALID", f"content has digest {digest.algorithm}:{own.hexdigest()}, not {digest}"
                 )
             if not multipart:  # smaller than a part: held for the commit of this same request
-                self._known.put(upload_id, Staged(digest, size, "", body=bytes(buffer)))
+                self._known.put(upload_id, Staged(digest, size, "", body=bytes(buffer), marked=False))
                 return size
             if buffer:
                 await flush(bytes(buffer))
-            staged = Staged(digest, size, multipart, tuple([await task for task in sent]))
-            marker = self.marker_key(upload_id, staged)
-            await client.put_object(Bucket=bucket, Key=marker, Body=multipart.encode())
+            staged = Staged(digest, size, multipart, tuple([await task for task in sent]), marked=False)
         except BaseException:
             for task in sent:
                 task.cancel()
@@ -199,7 +201,7 @@ class Staging:
                 raise
             self._known.discard(upload_id)  # finished or unstaged elsewhere: look again in S3
             return await self.commit(upload_id, digest)
-        if staged.body is None:
+        if staged.marked:
             await self.area.client.delete_object(Bucket=self.area.bucket, Key=self.marker_key(upload_id, staged))
         self._known.discard(upload_id)
         return True
@@ -246,7 +248,8 @@ class Staging:
         key = self.blob_key(staged.digest)
         await self._publish(key, staged)
         await self.area.append(upload_id, 0, self.area.read(key), None)
-        await self.area.client.delete_object(Bucket=self.area.bucket, Key=self.marker_key(upload_id, staged))
+        if staged.marked:
+            await self.area.client.delete_object(Bucket=self.area.bucket, Key=self.marker_key(upload_id, staged))
         self._known.discard(upload_id)
         return True
 
