@@ -267,11 +267,14 @@ class Staging:
                 await self._abort(self.blob_key(Digest(algorithm, hex_)), body.decode())
 
     async def remove_orphans(self, blobs_root: str, older_than: float, live: set[str]) -> None:
-        """Abort multipart uploads under the blob keys started before `older_than` (epoch seconds) that no
-        live upload's marker names: a request that died between starting one and writing its marker."""
+        """Abort multipart uploads under the blob keys with no activity since `older_than` (epoch seconds)
+        that no live upload's marker names: a request that died before its marker or its commit."""
         for upload in await self.area.list_multipart(blobs_root):
-            if upload["Initiated"].timestamp() < older_than and str(upload["UploadId"]) not in live:
-                await self._abort(str(upload["Key"]), str(upload["UploadId"]))
+            key, multipart = str(upload["Key"]), str(upload["UploadId"])
+            if upload["Initiated"].timestamp() >= older_than or multipart in live:
+                continue
+            if max(await self.area.part_times(key, multipart), default=0.0) < older_than:  # a long PUT stays
+                await self._abort(key, multipart)
 
     async def multipart_ids(self, upload_id: str) -> set[str]:
         found = set()

@@ -216,13 +216,20 @@ async def test_stale_staged_uploads_and_orphaned_multipart_uploads_are_removed(s
     client = await store.client()
     orphan = digest_of(b"a request that died before its marker")
     await client.create_multipart_upload(Bucket=store.bucket, Key=store.blob_key(orphan))
+    long_put = digest_of(b"a long PUT still sending parts")
+    started = await client.create_multipart_upload(Bucket=store.bucket, Key=store.blob_key(long_put))
     await asyncio.sleep(1.5)
-    await store.append("fresh", 0, chunks(payload(MiB + 1)), None, whole=True)
+    await client.upload_part(
+        Bucket=store.bucket, Key=store.blob_key(long_put), UploadId=started["UploadId"], PartNumber=1, Body=b"x"
+    )
+    fresh = payload(MiB + 1)
+    await store.append("fresh", 0, chunks(fresh), None, whole=True)
     assert await store.remove_stale_uploads(older_than=3600) == []
-    assert len(await area.list_multipart(f"{store.prefix}blobs/")) == 3
+    assert len(await area.list_multipart(f"{store.prefix}blobs/")) == 4
     assert await store.remove_stale_uploads(older_than=1.0) == ["waiting"]
-    remaining = await stored_upload_state(store)
-    assert remaining and all("fresh" in entry or digest_of(payload(MiB + 1)).hex in entry for entry in remaining)
-    await store.commit("fresh", digest_of(payload(MiB + 1)))
+    remaining = sorted(u["Key"] for u in await area.list_multipart(f"{store.prefix}blobs/"))
+    assert remaining == sorted([store.blob_key(digest_of(fresh)), store.blob_key(long_put)])
+    await store.commit("fresh", digest_of(fresh))
+    await client.abort_multipart_upload(Bucket=store.bucket, Key=store.blob_key(long_put), UploadId=started["UploadId"])
     assert await stored_upload_state(store) == []
-    assert await stored_blobs(store) == [digest_of(payload(MiB + 1)).hex]
+    assert await stored_blobs(store) == [digest_of(fresh).hex]
