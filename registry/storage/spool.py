@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 
 import anyio.to_thread
 
+from registry.errors import RegistryError
 from registry.storage import Hasher
+
+log = logging.getLogger(__name__)
 
 
 class Spool:
@@ -26,11 +30,15 @@ class Spool:
                 hasher.update(data)
             self._buffer += data
         else:
-            if self._fd is None:
-                self._fd = await anyio.to_thread.run_sync(_temporary_file)
-                buffered, self._buffer = bytes(self._buffer), bytearray()
-                await anyio.to_thread.run_sync(_write, self._fd, buffered, [])
-            await anyio.to_thread.run_sync(_write, self._fd, data, hashers)
+            try:
+                if self._fd is None:
+                    self._fd = await anyio.to_thread.run_sync(_temporary_file)
+                    buffered, self._buffer = bytes(self._buffer), bytearray()
+                    await anyio.to_thread.run_sync(_write, self._fd, buffered, [])
+                await anyio.to_thread.run_sync(_write, self._fd, data, hashers)
+            except OSError as error:  # a full or missing TMPDIR: the server's trouble, for a while
+                log.warning("cannot spool an upload in %s: %s", tempfile.gettempdir(), error)
+                raise RegistryError("UNAVAILABLE", "no room to take this upload now; try again later") from error
         self.size += len(data)
 
     async def read(self, start: int, length: int) -> bytes:

@@ -233,3 +233,13 @@ async def test_stale_staged_uploads_and_orphaned_multipart_uploads_are_removed(s
     await client.abort_multipart_upload(Bucket=store.bucket, Key=store.blob_key(long_put), UploadId=started["UploadId"])
     assert await stored_upload_state(store) == []
     assert await stored_blobs(store) == [digest_of(fresh).hex]
+
+
+async def test_no_room_to_spool_is_a_503_and_sends_nothing(store, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-directory"))
+    with pytest.raises(RegistryError) as raised:
+        await store.append("no-room", 0, chunks(payload(2 * PART)), None, whole=True)  # past memory: a file
+    assert (raised.value.code, raised.value.status) == ("UNAVAILABLE", 503)
+    assert await stored_upload_state(store) == []
