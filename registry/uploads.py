@@ -55,14 +55,23 @@ class Uploads:
         async with self._lock(upload_id):
             size = await self.size(repository, upload_id)
             chunks = _check_range(repository, upload_id, size, content_range, chunks)
-            return await self._append(upload_id, size, chunks)
+            # A fresh upload's chunk without a Content-Range is a whole blob streamed (docker, skopeo).
+            return await self._append(upload_id, size, chunks, whole=content_range is None)
 
-    async def _append(self, upload_id: str, size: int, chunks: AsyncIterable[bytes]) -> int:
+    async def _append(
+        self, upload_id: str, size: int, chunks: AsyncIterable[bytes], *, whole: bool, digest: Digest | None = None
+    ) -> int:
+        stream = await _unless_empty(chunks) if size else chunks
+        if stream is None:  # nothing to add (the empty PUT after a PATCH): the store need not look
+            return size
         state = self._hashes.get(upload_id)
         if state is None or state.size != size:
-            state = None if size else _HashState(0)
+            # A whole blob named up front is hashed in its own algorithm; otherwise sha256, the usual one.
+            state = None if size else _HashState(0, digest.hasher() if digest else hashlib.sha256())
         try:
-            new_size = await self.store.append(upload_id, size, chunks, state.hasher if state else None)
+            hasher = state.hasher if state else None
+            whole = whole and size == 0
+            new_size = await self.store.append(upload_id, size, stream, hasher, whole=whole, digest=digest)
         except BaseException:
             # The hasher may have seen bytes the upload will not keep; finishing re-reads the file.
             self._hashes.discard(upload_id)
@@ -87,7 +96,13 @@ class Uploads:
             size = await self.size(repository, upload_id)
             if chunks is not None:
                 chunks = _check_range(repository, upload_id, size, content_range, chunks)
-                size = await self._append(upload_id, size, chunks)
+                try:
+                    size = await self._append(upload_id, size, chunks, whole=True, digest=digest)
+                except RegistryError as error:
+                    if error.code == "DIGEST_INVALID":  # the store checked it as the bytes arrived: finished
+                        await self.store.abort(upload_id)
+                        await self.sessions.delete(upload_id)
+                    raise
             try:
                 actual = await self._digest_of(upload_id, size, digest.algorithm)
                 if actual != digest.hex:
@@ -124,10 +139,13 @@ class Uploads:
 
     async def _digest_of(self, upload_id: str, size: int, algorithm: str) -> str:
         state = self._hashes.get(upload_id)
-        if algorithm == "sha256" and state is not None and state.size == size:
+        if state is not None and state.hasher.name == algorithm and state.size == size:
             return state.hasher.hexdigest()
         if size == 0:
             return hashlib.new(algorithm).hexdigest()
+        known = await self.store.known_digest(upload_id, size, algorithm)
+        if known is not None:
+            return known
         hasher = hashlib.new(algorithm)
         async for chunk in self.store.read_upload(upload_id):
             hasher.update(chunk)
@@ -135,6 +153,21 @@ class Uploads:
 
     def _lock(self, upload_id: str) -> asyncio.Lock:
         return self._locks.setdefault(upload_id, asyncio.Lock())
+
+
+async def _unless_empty(chunks: AsyncIterable[bytes]) -> AsyncIterable[bytes] | None:
+    """The same stream, or None when it holds no bytes at all."""
+    iterator = aiter(chunks)
+    async for first in iterator:
+        if first:
+            return _prepend(first, iterator)
+    return None
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def _check_range(

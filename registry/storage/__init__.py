@@ -16,12 +16,30 @@ class Hasher(Protocol):
 class BlobStore(Protocol):
     """Where blob bytes live. Metadata (which repository holds what) lives in SQL, not here."""
 
-    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
-        """Write `chunks` to the upload at `offset` (dropping anything past it); return the new size."""
+    async def append(
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterable[bytes],
+        hasher: Hasher | None,
+        *,
+        whole: bool = False,
+        digest: Digest | None = None,
+    ) -> int:
+        """Write `chunks` to the upload at `offset` (dropping anything past it); return the new size.
+
+        `whole` says the stream likely completes the upload (a store may then write it at its blob's own
+        key at once); more chunks or another digest must still work. `digest`, with `whole`, is the one
+        the client named for it: a store may refuse a stream that does not match (DIGEST_INVALID)."""
         ...
 
     def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:
         """Stream back what an upload holds so far (to re-hash it when no hasher survived)."""
+        ...
+
+    async def known_digest(self, upload_id: str, size: int, algorithm: str) -> str | None:
+        """The hex digest of the upload's `size` bytes when the store already knows it (a whole blob it
+        hashed and staged itself), so that another node need not read the bytes back; else None."""
         ...
 
     async def commit(self, upload_id: str, digest: Digest) -> None:

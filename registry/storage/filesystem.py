@@ -32,7 +32,16 @@ class FilesystemBlobStore:
     def blob_path(self, digest: Digest) -> Path:
         return self.blobs / digest.algorithm / digest.hex[:2] / digest.hex
 
-    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
+    async def append(
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterable[bytes],
+        hasher: Hasher | None,
+        *,
+        whole: bool = False,
+        digest: Digest | None = None,
+    ) -> int:
         path = self._upload_path(upload_id)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
         try:
@@ -58,6 +67,9 @@ class FilesystemBlobStore:
     async def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:
         async for chunk in _read_file(self._upload_path(upload_id), 0, None):
             yield chunk
+
+    async def known_digest(self, upload_id: str, size: int, algorithm: str) -> str | None:
+        return None
 
     async def commit(self, upload_id: str, digest: Digest) -> None:
         source = self._upload_path(upload_id)

@@ -1,9 +1,11 @@
 """Blobs on S3 (AWS or any S3-compatible server): `<prefix>blobs/<alg>/<xx>/<hex>`.
 
-Uploads stream into a multipart upload beside the blobs (see `s3_uploads`). The upload's key
-cannot be the blob's own (the digest is known only at the end), so commit completes the
-multipart upload at `uploads/<id>/data` and then copies it server-side to the content-addressed
-key: the blob appears whole or not at all, and only after `Uploads` has verified its digest.
+A blob streamed whole in one request (the common case) is written once, straight to its
+content-addressed key, as a multipart upload that commit completes (see `s3_staging`). Chunked
+uploads stream into a multipart upload beside the blobs (see `s3_uploads`); their key cannot be the
+blob's own (the digest is known only at the end), so commit completes the multipart upload at
+`uploads/<id>/data` and then copies it server-side to the content-addressed key. Either way the blob
+appears whole or not at all, and only after `Uploads` has verified its digest.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from registry.digests import Digest
 from registry.errors import RegistryError
 from registry.storage import Hasher
-from registry.storage.s3_uploads import UploadArea, is_missing
+from registry.storage.s3_staging import Staging
+from registry.storage.s3_uploads import StagedUpload, UploadArea, is_missing
 
 log = logging.getLogger(__name__)
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 COPY_IN_ONE_REQUEST = 5 * 1024**3  # CopyObject's limit; larger blobs are copied part by part
 COPY_PART_SIZE = 512 * 1024**2
+DEFAULT_SPOOL_LIMIT = 1024**3
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,9 @@ class S3Options:
     part_size: int = DEFAULT_PART_SIZE
     attempts: int = 5
     """Tries per S3 request (botocore's standard retry mode: throttling and 5xx are retried with backoff)."""
+    spool_limit: int = DEFAULT_SPOOL_LIMIT
+    """Largest blob streamed in one request that is spooled (in TMPDIR) to be written once at its own key;
+    a larger one streams to S3 as it arrives and is copied to its key at commit."""
 
 
 class S3BlobStore:
@@ -61,6 +68,7 @@ class S3BlobStore:
         self._stack = AsyncExitStack()
         self._client: Any = None
         self._uploads: UploadArea | None = None
+        self._staging: Staging | None = None
         self._opening = asyncio.Lock()
 
     async def client(self) -> Any:
@@ -100,29 +108,62 @@ class S3BlobStore:
 
     async def close(self) -> None:
         await self._stack.aclose()
-        self._client, self._uploads = None, None
+        self._client, self._uploads, self._staging = None, None, None
 
     async def uploads(self) -> UploadArea:
         if self._uploads is None:
             self._uploads = UploadArea(await self.client(), self.bucket, self.prefix, self.options.part_size)
         return self._uploads
 
+    async def staging(self) -> Staging:
+        if self._staging is None:
+            self._staging = Staging(await self.uploads(), self.blob_key, self.options.spool_limit)
+        return self._staging
+
     def blob_key(self, digest: Digest) -> str:
         return f"{self.prefix}blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
 
-    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], hasher: Hasher | None) -> int:
+    async def append(
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterable[bytes],
+        hasher: Hasher | None,
+        *,
+        whole: bool = False,
+        digest: Digest | None = None,
+    ) -> int:
         async with _storage_errors():
-            return await (await self.uploads()).append(_checked(upload_id), offset, chunks, hasher)
+            area, staging = await self.uploads(), await self.staging()
+            if whole and offset == 0 and digest is not None:
+                return await staging.stage_expected(_checked(upload_id), digest, chunks, hasher)
+            if whole and offset == 0:
+                return await staging.stage(_checked(upload_id), chunks, hasher)
+            try:
+                return await area.append(_checked(upload_id), offset, chunks, hasher)
+            except StagedUpload:  # more bytes after a whole-looking stream: back to the chunked layout
+                await staging.unstage(upload_id)
+                return await area.append(upload_id, offset, chunks, hasher)
 
     async def read_upload(self, upload_id: str) -> AsyncIterator[bytes]:
         async with _storage_errors():
             area = await self.uploads()
-            key, _size = await area.seal(_checked(upload_id))
+            await (await self.staging()).unstage(_checked(upload_id))
+            key, _size = await area.seal(upload_id)
             async for chunk in area.read(key):
                 yield chunk
 
+    async def known_digest(self, upload_id: str, size: int, algorithm: str) -> str | None:
+        async with _storage_errors():
+            staged = await (await self.staging()).find(_checked(upload_id), with_id=False)
+        if staged is None or staged.size != size or staged.digest.algorithm != algorithm:
+            return None
+        return staged.digest.hex
+
     async def commit(self, upload_id: str, digest: Digest) -> None:
         async with _storage_errors():
+            if await (await self.staging()).commit(_checked(upload_id), digest):
+                return
             area = await self.uploads()
             key, size = await area.seal(_checked(upload_id))
             client = await self.client()
@@ -137,7 +178,8 @@ class S3BlobStore:
 
     async def abort(self, upload_id: str) -> None:
         async with _storage_errors():
-            await (await self.uploads()).remove(_checked(upload_id))
+            await (await self.staging()).discard(_checked(upload_id))
+            await (await self.uploads()).remove(upload_id)
 
     async def exists(self, digest: Digest) -> bool:
         async with _storage_errors():
@@ -197,7 +239,12 @@ class S3BlobStore:
                     seen(str(upload["Key"]), when)
         stale = sorted(upload_id for upload_id, when in last_seen.items() if when < cutoff)
         for upload_id in stale:
-            await area.remove(upload_id)
+            await self.abort(upload_id)
+        staging = await self.staging()
+        live = set()
+        for upload_id in set(last_seen) - set(stale):
+            live |= await staging.multipart_ids(upload_id)
+        await staging.remove_orphans(f"{self.prefix}blobs/", cutoff, live)
         return stale
 
 

@@ -29,6 +29,10 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
 
 
+class StagedUpload(Exception):
+    """The upload's bytes wait at a blob key (see `s3_staging`), not in this layout."""
+
+
 def is_missing(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code")) in {"404", "NoSuchKey", "NoSuchUpload", "NotFound"}
 
@@ -53,6 +57,8 @@ class UploadArea:
         tail_start = first_part * self.part_size
         # At offset 0 nothing stored counts (a retried first request rewrites it), so nothing is read.
         stored = await self._get(self.tail_key(upload_id, tail_start)) if offset else None
+        if stored is None and offset and await self.list_keys(f"{self.root}{upload_id}/staged-"):
+            raise StagedUpload(upload_id)
         if stored is None and offset and await self._sealed_size(upload_id) is not None:
             async for chunk in chunks:
                 if chunk:
@@ -186,13 +192,20 @@ class UploadArea:
         return times
 
     async def _sealed_size(self, upload_id: str) -> int | None:
+        return await self.size_of(self.data_key(upload_id))
+
+    async def size_of(self, key: str) -> int | None:
+        """The size of the object at `key`, or None when there is none."""
         try:
-            head = await self.client.head_object(Bucket=self.bucket, Key=self.data_key(upload_id))
+            head = await self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if is_missing(error):
                 return None
             raise
         return int(head["ContentLength"])
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._get(key)
 
     async def _get(self, key: str) -> bytes | None:
         try:

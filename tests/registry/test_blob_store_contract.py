@@ -62,7 +62,9 @@ async def stored_upload_state(store: Any) -> list[str]:
         return sorted(p.name for p in store.uploads.iterdir())
     area = await store.uploads()
     keys = await area.list_keys(area.root)
-    return sorted(keys + [f"multipart:{u['Key']}" for u in await area.list_multipart(area.root)])
+    # A whole-stream upload waits as a multipart upload at its blob's key: those count too.
+    multipart = await area.list_multipart(area.root) + await area.list_multipart(f"{store.prefix}blobs/")
+    return sorted(keys + [f"multipart:{u['Key']}" for u in multipart])
 
 
 async def stored_blobs(store: Any) -> list[str]:
@@ -139,6 +141,37 @@ async def test_an_interrupted_append_resumes_at_the_known_offset(store):
     assert await collect(store.read_upload("torn")) == head + rest
 
 
+async def test_a_whole_stream_commits_as_its_blob(store):
+    data = payload(12 * MiB + 3)  # more than two parts on S3
+    hasher = hashlib.sha256()
+    assert await store.append("whole", 0, chunks(data[:1000], data[1000:]), hasher, whole=True) == len(data)
+    digest = digest_of(data)
+    assert hasher.hexdigest() == digest.hex
+    assert not await store.exists(digest)  # nothing readable before commit
+    await store.commit("whole", digest)
+    assert await collect(store.read(digest)) == data
+    assert await stored_upload_state(store) == []
+
+
+async def test_a_whole_stream_can_still_take_more_chunks_and_another_algorithm(store):
+    first, second = payload(6 * MiB), payload(MiB + 5)
+    size = await store.append("more", 0, chunks(first), None, whole=True)
+    assert await store.append("more", size, chunks(second), None) == len(first) + len(second)
+    assert await collect(store.read_upload("more")) == first + second
+    digest = digest_of(first + second, "sha512")
+    await store.commit("more", digest)
+    assert await collect(store.read(digest)) == first + second
+    assert await stored_upload_state(store) == []
+
+
+async def test_an_aborted_whole_stream_leaves_nothing(store):
+    await store.append("dropped", 0, chunks(payload(7 * MiB)), None, whole=True)
+    assert await stored_upload_state(store) != []
+    await store.abort("dropped")
+    assert await stored_upload_state(store) == []
+    assert await stored_blobs(store) == []
+
+
 async def test_ranges(store):
     data = payload(11 * MiB)
     await store.append("ranges", 0, chunks(data), None)
@@ -182,6 +215,14 @@ async def test_digest_mismatch_stores_nothing(store, tmp_path):
         assert await stored_upload_state(store) == []
         assert await uploads.monolithic("acme/app", digest_of(data), chunks(data)) == len(data)
         assert await stored_blobs(store) == [digest_of(data).hex]
+        # The same with a PATCH streaming the whole blob and a PUT naming another digest.
+        upload = await uploads.start("acme/app")
+        await uploads.append("acme/app", upload, chunks(b"streamed " + data), None)
+        with pytest.raises(RegistryError) as raised:
+            await uploads.finish("acme/app", upload, digest_of(b"something else"), chunks())
+        assert raised.value.code == "DIGEST_INVALID"
+        assert await stored_blobs(store) == [digest_of(data).hex]
+        assert await stored_upload_state(store) == []
     finally:
         await engine.dispose()
 
