@@ -48,7 +48,7 @@ def parse_group_by(value: str | Sequence[str]) -> tuple[Dimension, ...]:
             raise Invalid("group_by", f"{part[:40]!r} is not a grouping; use {allowed} (or two, comma-separated)")
     if len(parts) == 2 and parts[0] == parts[1]:
         raise Invalid("group_by", "group_by names a dimension twice")
-    return tuple(parts)  # type: ignore[return-value]
+    return tuple(next(d for d in DIMENSIONS if d == part) for part in parts)
 
 
 def columns(group_by: Sequence[Dimension]) -> tuple[str, ...]:
@@ -75,7 +75,12 @@ async def period(
 
 
 async def _rows(
-    conn: Any, vendor_id: int, since: datetime | None, until: datetime | None, customer_id: int | None, repository: str | None
+    conn: Any,
+    vendor_id: int,
+    since: datetime | None,
+    until: datetime | None,
+    customer_id: int | None,
+    repository: str | None,
 ) -> Any:
     """The union of raw-event rows and rolled-up rows for the period, as a subquery."""
     since, until = _utc(since), _utc(until)
@@ -206,18 +211,14 @@ def item(row: Any, names: Names) -> dict[str, Any]:
         value = fields[key]
         if key == "one":
             continue
-        if key == "customer_id":
-            out[key] = value or None
+        if key in ("customer_id", "license_id"):
+            out[key] = value or None  # 0: a vendor token, or no license
         elif key == "customer_name":
             out[key] = names.customer(fields["customer_id"], value)
-        elif key == "license_id":
-            out[key] = value or None
         elif key == "license_name":
             out[key] = names.license(fields["license_id"], value)
         elif key == "day":
             out[key] = value if isinstance(value, str) else value.isoformat()
-        elif key == "unique_clients":
-            out[key] = int(value or 0)
         elif key in FIGURES:
             out[key] = int(value or 0)
         else:

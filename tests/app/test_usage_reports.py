@@ -17,7 +17,9 @@ from app.services.accounts import bootstrap_vendor
 
 async def vendor_with_customer(wharf) -> tuple:
     engine = wharf.app.state.registry.metadata.engine
-    vendor = await bootstrap_vendor(engine, f"rep-{uuid.uuid4().hex[:6]}", f"r@{uuid.uuid4().hex[:6]}.test", "correct-horse")
+    vendor = await bootstrap_vendor(
+        engine, f"rep-{uuid.uuid4().hex[:6]}", f"r@{uuid.uuid4().hex[:6]}.test", "correct-horse"
+    )
     api = {"Authorization": f"Bearer {vendor.token}"}
     customer = (await wharf.client.post("/api/v1/customers", json={"name": "Current Name"}, headers=api)).json()
     return engine, vendor, api, customer["id"]
@@ -51,13 +53,33 @@ async def test_usage_names_periods_two_dimensions_totals_and_csv(wharf):
     await store(
         engine,
         vendor.vendor_id,
-        dict(at=d1 + timedelta(hours=1), customer_id=renamed, customer_name="Old Name Co", license_id=70,
-             license_name="Gold", client_ip="10.0.0.1"),
-        dict(at=d2 + timedelta(hours=1), customer_id=renamed, customer_name="Old Name Co", license_id=70,
-             license_name="Gold", client_ip="10.0.0.2", reference="1.1.0"),
+        dict(
+            at=d1 + timedelta(hours=1),
+            customer_id=renamed,
+            customer_name="Old Name Co",
+            license_id=70,
+            license_name="Gold",
+            client_ip="10.0.0.1",
+        ),
+        dict(
+            at=d2 + timedelta(hours=1),
+            customer_id=renamed,
+            customer_name="Old Name Co",
+            license_id=70,
+            license_name="Gold",
+            client_ip="10.0.0.2",
+            reference="1.1.0",
+        ),
         # renamed later that day: every row of the day reads with the day's latest name once rolled up
-        dict(at=d2 + timedelta(hours=5), customer_id=renamed, customer_name="New Name Co", license_id=70,
-             license_name="Gold 2", client_ip="10.0.0.2", reference="1.2.0"),
+        dict(
+            at=d2 + timedelta(hours=5),
+            customer_id=renamed,
+            customer_name="New Name Co",
+            license_id=70,
+            license_name="Gold 2",
+            client_ip="10.0.0.2",
+            reference="1.2.0",
+        ),
         dict(at=d1 + timedelta(hours=2), customer_id=gone, customer_name="Gone Ltd", client_ip="10.0.0.1"),
         dict(at=d1 + timedelta(hours=3), customer_id=current, client_ip="10.0.0.1"),  # stored before names were
         dict(at=d1 + timedelta(hours=4), customer_id=nameless, client_ip="10.0.0.3", action="denied", status=403),
@@ -114,7 +136,14 @@ async def test_usage_names_periods_two_dimensions_totals_and_csv(wharf):
     assert "usage-" in r.headers["content-disposition"]
     table = list(csv.DictReader(io.StringIO(r.text)))
     assert list(table[0]) == [
-        "customer_id", "customer_name", "month", "pulls", "version_checks", "unique_clients", "bytes", "denials"
+        "customer_id",
+        "customer_name",
+        "month",
+        "pulls",
+        "version_checks",
+        "unique_clients",
+        "bytes",
+        "denials",
     ]
     assert {row["customer_name"] for row in table} >= {"New Name Co", "Gone Ltd", "Current Name"}
     assert sum(int(row["pulls"]) for row in table) == 5
