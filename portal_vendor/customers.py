@@ -23,6 +23,7 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.invitations import pending_of
 from app.services.tokens import pull_tokens_of, restrictions_of, token_defaults
 from app.times import utcnow
+from app.web.charts import pulls_chart
 from app.web.context import web
 from app.web.pages import redirect_with
 from app.web.users import WebUser
@@ -134,6 +135,9 @@ class CustomerController(Controller):
         pulls = (await session.execute(newest_first(pulls_and_denials, None, 20))).all()
         tokens = await pull_tokens_of(session, org.id)
         usage = await usage_of(session, "token", [t.id for t in tokens])
+        chart = await pulls_chart(
+            await session.connection(), user.vendor_id, f"Pulls by {org.name} per day", customer_id=org.id
+        )
         if "token_limits" not in extra:  # the create form starts from the licenses' defaults for new tokens
             try:
                 extra["token_limits"] = LimitsFields.of(await token_defaults(session, org.id), "token_")
@@ -153,6 +157,7 @@ class CustomerController(Controller):
             tokens=tokens,
             token_use={t.id: summary(restrictions_of(t), usage[t.id]) for t in tokens},
             pulls=pulls,
+            pulls_chart=chart,
             now=utcnow(),
             **{"errors": {}, "invite_email": "", "token_name": "", **extra},
         )

@@ -17,7 +17,7 @@ from app.policy import licenses_by_customer
 from app.reports.usage import usage_query
 from app.roles import Permission
 from app.times import utcnow
-from portal_vendor.charts import daily_bars
+from app.web.charts import daily_bars
 from portal_vendor.common import Req, page
 
 EXPIRY_HORIZON = timedelta(days=30)

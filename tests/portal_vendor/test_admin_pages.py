@@ -7,6 +7,7 @@ import io
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 
 from tests.portal_vendor.test_customers import create_customer, last_audit
 from tests.portal_vendor.test_licenses import grant_form, pushed_repository
@@ -193,6 +194,9 @@ async def test_downloads_filters_pages_and_exports(wharf, admin):
     assert ">Push<" in page.text and ">Pull<" not in page.text
     page = await admin.get("/vendor/customers/" + str(customer_id))
     assert f"{repo}:1.4.2" in page.text
+    today = datetime.now(UTC).date().isoformat()
+    for chart_page in (page, await admin.get(f"/vendor/repositories/{repo}")):  # usage over time, as the report
+        assert f"<title>{today}: 2 pulls</title>" in chart_page.text and "<desc id=" in chart_page.text
     for bad in ({"since": "soon"}, {"customer_id": "x"}, {"cursor": "garbage"}, {"group_by": "planet"}):
         assert (await admin.get("/vendor/downloads", params=bad)).status_code == 200, bad
         assert (await admin.get(events, params=bad)).status_code == 200, bad
