@@ -19,6 +19,7 @@ from app.reports import usage
 from app.reports.export import export_response
 from app.roles import Permission
 from app.services.errors import Invalid
+from app.times import EARLIEST, LATEST, within_bounds
 from app.web.context import web
 from portal_vendor.common import PAGE_SIZE, Req, page, parse_day, query_url
 
@@ -70,9 +71,14 @@ def _customer_id(params: dict[str, str], errors: dict[str, str]) -> int | None:
 def _filters(params: dict[str, str], errors: dict[str, str]) -> downloads.PullFilters:
     """The events filters from the query string; a bad value is reported by its field and ignored."""
     customer_id = _customer_id(params, errors)
+    since = parse_day(params.get("since", ""), "since", errors)
     until = parse_day(params.get("until", ""), "until", errors, "end")
+    for field, moment in (("since", since), ("until", until)):
+        if not within_bounds(moment):
+            errors[field] = f"Choose a date between {EARLIEST.year} and {LATEST.year}."
+    since, until = (since if "since" not in errors else None), (until if "until" not in errors else None)
     return downloads.PullFilters(
-        since=parse_day(params.get("since", ""), "since", errors),
+        since=since,
         until=until,  # the end of the "until" day: that day is included
         customer_id=customer_id,
         repository=params.get("repository", "").strip() or None,

@@ -19,7 +19,7 @@ from app.models import License, Organization
 from app.models import UsageDaily as U
 from app.reports import rollup
 from app.services.errors import Invalid
-from app.times import aware, utcnow
+from app.times import EARLIEST, LATEST, aware, utcnow, within_bounds
 
 Dimension = Literal["customer", "license", "repository", "tag", "day", "month"]
 DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
@@ -66,6 +66,9 @@ async def period(
     conn: Any, vendor_id: int, since: datetime | None, until: datetime | None, now: datetime | None = None
 ) -> Period:
     """The period a report covers, always concrete: as asked, or from the vendor's first event up to now."""
+    for field, moment in (("since", since), ("until", until)):
+        if not within_bounds(moment):
+            raise Invalid(field, f"{field} must be between {EARLIEST.year} and {LATEST.year}")
     until = _utc(until) or now or utcnow()
     since = _utc(since)
     if since is None:

@@ -151,8 +151,9 @@ async def test_usage_names_periods_two_dimensions_totals_and_csv(wharf):
     for bad in ("planet", "customer,customer", "customer,day,month", "", "customer,"):
         r = await wharf.client.get("/api/v1/usage", params={"group_by": bad}, headers=api)
         assert r.status_code == 400 and "group" in r.json()["detail"], bad
-    r = await wharf.client.get("/api/v1/usage", params={"format": "xml"}, headers=api)
-    assert r.status_code == 400
+    for bad in ({"format": "xml"}, {"since": "0001-01-01T00:00:00Z"}, {"until": "9999-12-31T23:59:59Z"}):
+        r = await wharf.client.get("/api/v1/usage", params=bad, headers=api)
+        assert r.status_code == 400, bad
 
 
 async def test_a_platform_fetch_is_part_of_a_pull_exactly_when_the_event_says_so(wharf):

@@ -197,7 +197,8 @@ async def test_downloads_filters_pages_and_exports(wharf, admin):
     today = datetime.now(UTC).date().isoformat()
     for chart_page in (page, await admin.get(f"/vendor/repositories/{repo}")):  # usage over time, as the report
         assert f"<title>{today}: 2 pulls</title>" in chart_page.text and "<desc id=" in chart_page.text
-    for bad in ({"since": "soon"}, {"customer_id": "x"}, {"cursor": "garbage"}, {"group_by": "planet"}):
+    bad_values = ({"since": "soon"}, {"customer_id": "x"}, {"cursor": "garbage"}, {"group_by": "planet"})
+    for bad in (*bad_values, {"since": "0001-01-01"}, {"until": "9999-12-31"}):
         assert (await admin.get("/vendor/downloads", params=bad)).status_code == 200, bad
         assert (await admin.get(events, params=bad)).status_code == 200, bad
         assert (await admin.get("/vendor/downloads/usage/export", params=bad)).status_code == 200, bad
