@@ -95,7 +95,12 @@ async def _rows(
         E.vendor_id == vendor_id,
         or_(false(), *(rollup.in_range(lo, hi) for lo, hi in rollup.raw_ranges(since, until, rolled))),
     ]
-    rolled_filters = [U.vendor_id == vendor_id, U.day.in_(rolled)]
+    # a contiguous run of days as a range, which the planner estimates well
+    contiguous = bool(rolled) and (rolled[-1] - rolled[0]).days == len(rolled) - 1
+    rolled_filters = [
+        U.vendor_id == vendor_id,
+        U.day.between(rolled[0], rolled[-1]) if contiguous else U.day.in_(rolled),
+    ]
     if customer_id is not None:
         raw_filters.append(E.customer_id == customer_id)
         rolled_filters.append(U.customer_id == customer_id)
