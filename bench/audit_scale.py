@@ -236,10 +236,14 @@ async def export_usage(url: str, group_by: str, days: int) -> None:
 async def roll_up(url: str, days: int) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    from sqlalchemy import text
+
     engine = create_async_engine(url)
     started = time.perf_counter()
     try:
         done = await roll_up_pending(engine, limit=days + 1)
+        async with engine.connect() as conn:  # as autovacuum does after a bulk insert: the planner's row counts
+            await conn.execute(text("ANALYZE usage_daily"))
     finally:
         await engine.dispose()
     seconds = time.perf_counter() - started
