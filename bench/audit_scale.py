@@ -234,9 +234,8 @@ async def export_usage(url: str, group_by: str, days: int) -> None:
 
 
 async def roll_up(url: str, days: int) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
 
     engine = create_async_engine(url)
     started = time.perf_counter()
