@@ -147,8 +147,9 @@ async def usage_query(
 ) -> Select[Any]:
     """Usage per group: the dimensions' fields (`columns(group_by)`, names beside ids) and the figures.
 
-    `with_totals` (PostgreSQL, not by tag) adds a last row of totals over all groups, flagged `is_total`:
-    one pass over the rows instead of a second query (see `totals_in_one_pass`)."""
+    `with_totals` (PostgreSQL) adds a row of totals over all groups, flagged `is_total`: one pass over the rows
+    instead of a second query (see `totals_in_one_pass`); grouped by tag, the caller then drops the group of
+    reads by digest (tag ""), which only the totals count."""
     dims = parse_group_by(group_by)
     dialect = conn.dialect.name
     rows = await _rows(conn, vendor_id, since, until, customer_id, repository)
@@ -173,8 +174,8 @@ async def usage_query(
         stmt = stmt.group_by(func.grouping_sets(tuple_(*keys), tuple_())).order_by(*keys)
     else:
         stmt = select(*selected, *_figures(rows)).group_by(*keys).order_by(*keys)
-    if "tag" in dims:
-        stmt = stmt.where(rows.c.tag != "")  # tags only; digests are not tags
+    if "tag" in dims and not with_totals:
+        stmt = stmt.where(rows.c.tag != "")  # tags only; digests are not tags (with totals: left out after)
     return stmt
 
 
@@ -243,9 +244,8 @@ def item(row: Any, names: Names) -> dict[str, Any]:
 
 
 def totals_in_one_pass(dialect: str, dims: Sequence[Dimension]) -> bool:
-    """PostgreSQL sums groups and totals in one pass (GROUPING SETS); grouped by tag, the groups leave out
-    reads by digest, which the totals count, so those take their own query, as everything does on SQLite."""
-    return dialect == "postgresql" and "tag" not in dims
+    """PostgreSQL sums groups and totals in one pass (GROUPING SETS); SQLite has none, so a second query."""
+    return dialect == "postgresql"
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,8 @@ async def usage_report(
     rows = (await conn.execute(stmt)).all()
     if one_pass:
         total = next(r for r in rows if r.is_total)
-        rows = [r for r in rows if not r.is_total]
+        # the totals count reads by digest too; the groups by tag hold tags only
+        rows = [r for r in rows if not r.is_total and ("tag" not in dims or r.tag != "")]
     else:
         total_stmt = await totals_query(conn, vendor_id, span.since, span.until, customer_id, repository)
         total = (await conn.execute(total_stmt)).one()
