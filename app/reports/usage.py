@@ -23,7 +23,6 @@ from app.times import EARLIEST, LATEST, aware, utcnow, within_bounds
 
 Dimension = Literal["customer", "license", "repository", "tag", "day", "month"]
 DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
-GroupBy = Dimension  # one dimension, as the dashboard and older callers name it
 FIGURES = ("pulls", "version_checks", "unique_clients", "bytes", "denials")
 # What each dimension puts in an item, in order; these are also the CSV columns before the figures.
 FIELDS: dict[Dimension, tuple[str, ...]] = {
