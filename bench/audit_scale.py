@@ -26,28 +26,15 @@ import asyncpg
 from app.db import upgrade
 from app.reports.events import COLUMNS
 from app.reports.rollup import roll_up_pending
-from app.reports.usage import usage_query
+from app.reports.usage import usage_report
 
 CUSTOMERS, REPOSITORIES, TAGS = 500, 40, 60
-# what a generated record holds, in order: what the request path spools (the writer fills in the rest)
+# what a generated record holds, in order
 RECORD_COLUMNS = (
-    "id",
-    "at",
-    "action",
-    "vendor_id",
-    "customer_id",
-    "license_id",
-    "token_id",
-    "repository",
-    "reference",
-    "digest",
-    "media_type",
-    "bytes",
-    "status",
-    "reason",
-    "client_ip",
-    "user_agent",
+    *("id", "at", "action", "vendor_id", "customer_id", "license_id", "token_id", "repository", "reference"),
+    *("digest", "media_type", "bytes", "status", "reason", "client_ip", "user_agent", "customer_name", "license_name"),
 )
+REPORT_GROUPS = ("customer", "license", "repository", "tag", "day", "month", "customer,month", "repository,tag")
 
 
 def rows(count: int, start: datetime, span_days: float, seed: int, shape: str = "uniform"):  # type: ignore[no-untyped-def]
@@ -76,6 +63,8 @@ def rows(count: int, start: datetime, span_days: float, seed: int, shape: str = 
             "tag not covered" if action == "denied" else None,
             f"10.{customer % 250}.0.{rng.randrange(250)}",
             "containerd/1.7",
+            f"Customer {customer}",
+            f"License {customer * 2}",
         )
 
 
@@ -122,6 +111,8 @@ def pull_rows(count: int, start: datetime, span_days: float, seed: int):  # type
                 "tag not covered" if action == "denied" else None,
                 address,
                 "containerd/1.7",
+                f"Customer {customer}",
+                f"License {customer * 2}",
             )
             made += 1
 
@@ -180,14 +171,15 @@ async def export_month(url: str) -> None:
     )
 
 
-async def usage_seconds(url: str, group_by: str, raw_only: bool = False) -> float:
-    """Median of three month reports (rolled-up days from `usage_daily`, the rest from raw events); with
-    `raw_only`, as before any rollup (the rollup markers are deleted inside a transaction rolled back after)."""
+async def usage_seconds(url: str, group_by: str, raw_only: bool = False, days: int = 30) -> float:
+    """Median of three reports over the last `days` (rolled-up days from `usage_daily`, the rest from raw
+    events), as /api/v1/usage answers them: items with names, and totals; with `raw_only`, as before any
+    rollup (the rollup markers are deleted inside a transaction rolled back after)."""
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
     engine = create_async_engine(url)
-    since = datetime.now(UTC) - timedelta(days=30)
+    since = datetime.now(UTC) - timedelta(days=days)
     try:
         times = []
         for _ in range(3):
@@ -195,24 +187,62 @@ async def usage_seconds(url: str, group_by: str, raw_only: bool = False) -> floa
                 if raw_only:
                     await conn.execute(text("DELETE FROM usage_rolled_up_days"))
                 started = time.perf_counter()
-                stmt = await usage_query(conn, 1, group_by, since, None, None, None)  # type: ignore[arg-type]
-                result = (await conn.execute(stmt)).all()
+                report = await usage_report(conn, 1, group_by, since)
                 times.append(time.perf_counter() - started)
                 await conn.rollback()
         median = statistics.median(times)
-        print(f"  usage by {group_by:<10} {len(result):>5} groups: median {median:.2f} s, runs {_runs(times)}")
+        shown = [i[f] for i in report.items for f in ("customer_name", "license_name") if f in i]
+        named = bool(shown) and all(name.startswith(("Customer", "License", "(")) for name in shown)
+        print(
+            f"  {days:>3} days by {group_by:<15} {len(report.items):>6} groups{' named' if named else ''}: "
+            f"median {median:.2f} s, runs {_runs(times)}"
+        )
         return median
     finally:
         await engine.dispose()
 
 
+async def export_usage(url: str, group_by: str, days: int) -> None:
+    """Stream a usage report as CSV the way /api/v1/usage?format=csv does, watching this process's memory."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.reports import usage
+    from app.reports.export import stream_rows
+
+    engine = create_async_engine(url)
+    since = datetime.now(UTC) - timedelta(days=days)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started, size, lines = time.perf_counter(), 0, 0
+    try:
+        async with engine.connect() as conn:
+            names = await usage.current_names(conn, 1)
+            stmt = await usage.usage_query(conn, 1, group_by, since, None, None, None)
+        columns = usage.columns(usage.parse_group_by(group_by))
+        async for chunk in stream_rows(
+            engine, stmt.execution_options(yield_per=1000), columns, lambda r: usage.item(r, names), "csv"
+        ):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    finally:
+        await engine.dispose()
+    seconds = time.perf_counter() - started
+    growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print(
+        f"  usage export by {group_by} over {days} days: {lines - 1:,} rows, {size / 2**20:.1f} MiB in "
+        f"{seconds:.1f} s, peak RSS growth {growth:.0f} MiB"
+    )
+
+
 async def roll_up(url: str, days: int) -> None:
+    from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
     engine = create_async_engine(url)
     started = time.perf_counter()
     try:
         done = await roll_up_pending(engine, limit=days + 1)
+        async with engine.connect() as conn:  # as autovacuum does after a bulk insert: the planner's row counts
+            await conn.execute(text("ANALYZE usage_daily"))
     finally:
         await engine.dispose()
     seconds = time.perf_counter() - started
@@ -254,9 +284,13 @@ def main() -> None:
                 await usage_seconds(url, group, raw_only=True)
             await roll_up(url, args.days)
             print("month report with daily rollups (today and the first partial day from raw events):")
-            for group in ("customer", "license", "repository", "tag", "day"):
+            for group in REPORT_GROUPS:
                 await usage_seconds(url, group)
+            print("year report with daily rollups:")
+            for group in REPORT_GROUPS:
+                await usage_seconds(url, group, days=365)
             await export_month(url)
+            await export_usage(url, "customer,day", 365)
         finally:
             if not (args.keep or args.reuse):
                 conn = await asyncpg.connect(admin)

@@ -16,6 +16,7 @@ from app.guards import CUSTOMER
 from app.models import DownloadEvent, Token
 from app.reports.events import PullFilters, pull_events
 from app.times import BadMoment, Edge, parse_moment
+from app.web.charts import pulls_chart
 from app.web.pages import render
 from portal_customer.common import Req
 
@@ -64,6 +65,10 @@ async def downloads(
     tokens = dict(
         (await reader.execute(select(Token.id, Token.name).where(Token.organization_id == user.org_id))).all()
     )
+    # the organization's own usage only: the customer is the signed-in one, never from the query
+    chart = await pulls_chart(
+        await reader.connection(), user.vendor_id, f"Pulls by {user.org_name} per day", customer_id=user.org_id
+    )
     filters = {"repository": repository, "tag": tag, "decision": decision, "since": since, "until": until}
     return await render(
         request,
@@ -75,6 +80,7 @@ async def downloads(
         page=page,
         tokens=tokens,
         labels=ACTION_LABELS,
+        pulls_chart=chart,
         filters={**filters, "token": token},
         query=urlencode({k: v for k, v in {**filters, "token": token}.items() if v}),
     )

@@ -25,6 +25,7 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.invitations import pending_of
 from app.services.tokens import pull_tokens_of, restrictions_of, token_defaults
 from app.times import utcnow
+from app.web.charts import pulls_chart
 from app.web.context import web
 from app.web.pages import redirect_with
 from app.web.statements import statement_page
@@ -144,6 +145,9 @@ class CustomerController(Controller):
         sharing = await compliance.sharing_flags(
             session, user.vendor_id, threshold, *recent, DownloadEvent.customer_id == org.id
         )
+        chart = await pulls_chart(
+            await session.connection(), user.vendor_id, f"Pulls by {org.name} per day", customer_id=org.id
+        )
         if "token_limits" not in extra:  # the create form starts from the licenses' defaults for new tokens
             try:
                 extra["token_limits"] = LimitsFields.of(await token_defaults(session, org.id), "token_")
@@ -165,6 +169,7 @@ class CustomerController(Controller):
             pulls=pulls,
             sharing=sharing,
             sharing_threshold=threshold,
+            pulls_chart=chart,
             now=utcnow(),
             **{"errors": {}, "invite_email": "", "token_name": "", **extra},
         )

@@ -19,7 +19,7 @@ from app.reports import compliance
 from app.reports.usage import usage_query
 from app.roles import Permission
 from app.times import utcnow
-from portal_vendor.charts import daily_bars
+from app.web.charts import daily_bars
 from portal_vendor.common import Req, page
 
 EXPIRY_HORIZON = timedelta(days=30)
@@ -41,11 +41,11 @@ class DashboardController(Controller):
         since = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=29)
         conn = await reader.connection()
         by_day = await conn.execute(await usage_query(conn, user.vendor_id, "day", since, None, None, None))
-        chart = daily_bars({_day(r.key): int(r.pulls) for r in by_day}, now.date())
+        chart = daily_bars({_day(r.day): int(r.pulls) for r in by_day}, now.date())
         by_customer = (
             await conn.execute(await usage_query(conn, user.vendor_id, "customer", since, None, None, None))
         ).all()
-        top = sorted((r for r in by_customer if r.key), key=lambda r: -int(r.pulls))[:5]
+        top = sorted((r for r in by_customer if r.customer_id), key=lambda r: -int(r.pulls))[:5]
         names = dict(
             (
                 await reader.execute(
@@ -80,7 +80,10 @@ class DashboardController(Controller):
             await catalog.vendor_tags(reader, user.vendor_slug),
             now,
         )
-        top_customers = [(key, names.get(key, f"customer {key}"), int(r.pulls)) for r in top if (key := r.key)]
+        top_customers = [
+            (r.customer_id, names.get(r.customer_id) or r.customer_name or f"customer {r.customer_id}", int(r.pulls))
+            for r in top
+        ]
         return await page(
             request,
             "vendor/dashboard.html",

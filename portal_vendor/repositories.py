@@ -20,6 +20,7 @@ from app.roles import Permission
 from app.services.errors import Invalid, NotFound
 from app.services.repository_settings import FIELDS, notes_of, settings_of, snapshot
 from app.times import utcnow
+from app.web.charts import pulls_chart
 from app.web.context import web
 from app.web.pages import redirect_with
 from app.web.users import WebUser
@@ -192,6 +193,9 @@ class RepositoryController(Controller):
             total=await catalog.tag_count(reader, repo_id),
             entitled=entitled,
             pullers=await adoption.pulling_customers(reader, user.vendor_id, name),
+            pulls_chart=await pulls_chart(
+                await reader.connection(), user.vendor_id, f"Pulls of {name} per day", repository=name
+            ),
             referrers=await catalog.referrers(reader, repo_id),
             tag_of={t.digest: t.tag for t in shown},
             newest=newest,

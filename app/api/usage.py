@@ -1,27 +1,23 @@
-"""/api/v1/usage: pulls, version checks, unique clients and bytes, grouped by customer, license,
-repository, tag or day. The definitions are in docs/audit.md ("Counting pulls")."""
+"""/api/v1/usage: pulls, version checks, unique clients, bytes and denials per one or two of customer, license,
+repository, tag, day and month, names beside ids, with the period covered and totals; JSON or a CSV file.
+The definitions are in docs/audit.md ("Counting pulls")."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.params import FromQuery
+from litestar.response import Stream
 
 from app.api.common import QueryId
-from app.dependencies import CurrentActor, Reader
+from app.dependencies import CurrentActor, Engine, Exports, Reader
 from app.guards import api
-from app.reports.usage import GroupBy, usage_query
+from app.reports import usage as reports
+from app.reports.export import export_response
 from app.roles import Permission
-
-
-def _key(group_by: GroupBy, value: Any) -> Any:
-    if group_by == "day":
-        return value if isinstance(value, str) else value.isoformat()
-    if group_by in ("customer", "license"):
-        return value or None  # 0: a vendor token, or no license
-    return value
+from app.services.base import require
 
 
 class UsageController(Controller):
@@ -33,26 +29,43 @@ class UsageController(Controller):
         self,
         actor: CurrentActor,
         reader: Reader,
-        group_by: FromQuery[GroupBy] = "customer",
+        engine: Engine,
+        exports: Exports,
+        group_by: FromQuery[str] = "customer",
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
         customer_id: QueryId = None,
         repository: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+        format: FromQuery[Literal["json", "csv"]] = "json",
+    ) -> Response[dict[str, Any]] | Stream:
+        """`group_by`: one of customer|license|repository|tag|day|month, or two comma-separated
+        (`customer,month`). Without `since`, the period starts at the first event; without `until`, now."""
+        dims = reports.parse_group_by(group_by)
         conn = await reader.connection()
-        stmt = await usage_query(conn, actor.vendor_id, group_by, since, until, customer_id, repository)
-        rows = (await conn.execute(stmt)).all()
-        return {
-            "group_by": group_by,
-            "items": [
-                {
-                    "key": _key(group_by, r.key),
-                    "pulls": int(r.pulls),
-                    "version_checks": int(r.version_checks),
-                    "unique_clients": r.unique_clients,
-                    "bytes": int(r.bytes),
-                    "denials": int(r.denials),
-                }
-                for r in rows
-            ],
-        }
+        if format == "csv":  # an export: recorded, and like every bulk export it needs the audit permission
+            require(actor, Permission.AUDIT)
+            span = await reports.period(conn, actor.vendor_id, since, until)
+            names = await reports.current_names(conn, actor.vendor_id)
+            stmt = await reports.usage_query(
+                conn, actor.vendor_id, dims, span.since, span.until, customer_id, repository
+            )
+            filters = {
+                "group_by": ",".join(dims),
+                "since": span.since.isoformat(),
+                "until": span.until.isoformat(),
+                "customer_id": customer_id,
+                "repository": repository,
+            }
+            return export_response(
+                engine,
+                stmt,
+                reports.columns(dims),
+                lambda row: reports.item(row, names),
+                "csv",
+                "usage",
+                actor=actor,
+                exports=exports,
+                filters=filters,
+            )
+        report = await reports.usage_report(conn, actor.vendor_id, dims, since, until, customer_id, repository)
+        return Response(report.json())

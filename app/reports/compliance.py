@@ -20,7 +20,7 @@ from app.models import DownloadEvent as E
 from app.models import License, Organization
 from app.policy import licenses_by_customer
 from app.reports import rollup
-from app.reports.usage import usage_query
+from app.reports.usage import usage_report
 from app.services.errors import Invalid
 from app.times import EARLIEST, LATEST, BadMoment, aware, parse_moment, within_bounds
 
@@ -403,13 +403,9 @@ async def statement(
     """One customer's month: its licenses with their pulls, the versions pulled, clients, bytes, denials.
     Pulls, clients and bytes are the usage report's figures (docs/audit.md, "Counting pulls")."""
     conn = await session.connection()
-    by_license = {
-        int(r.key or 0): r
-        for r in await conn.execute(await usage_query(conn, vendor.id, "license", since, until, customer.id, None))
-    }
-    total = (
-        await conn.execute(await usage_query(conn, vendor.id, "customer", since, until, customer.id, None))
-    ).first()
+    report = await usage_report(conn, vendor.id, "license", since, until, customer.id)
+    by_license = {int(r["license_id"] or 0): r for r in report.items}
+    total = report.totals  # clients distinct over the month, not summed over licenses
     held = {int(x.id): x for x in (await licenses_by_customer(session, vendor.id)).get(customer.id, ())}
     rows = (await session.scalars(select(License).where(License.customer_id == customer.id).order_by(License.id))).all()
     lines = []
@@ -423,10 +419,10 @@ async def statement(
                 domain.state(now) if domain is not None else lic.status,
                 aware(lic.valid_from),
                 aware(lic.valid_until),
-                int(used.pulls) if used else 0,
-                int(used.unique_clients) if used else 0,
-                int(used.bytes) if used else 0,
-                int(used.denials) if used else 0,
+                used["pulls"] if used else 0,
+                used["unique_clients"] if used else 0,
+                used["bytes"] if used else 0,
+                used["denials"] if used else 0,
             )
         )
     mine = [E.vendor_id == vendor.id, E.customer_id == customer.id, *_in(since, until)]
@@ -439,9 +435,9 @@ async def statement(
         generated_at=now,
         licenses=lines,
         pulled=await versions_pulled(session, mine),
-        pulls=int(total.pulls) if total else 0,
-        version_checks=int(total.version_checks) if total else 0,
-        clients=int(total.unique_clients) if total else 0,
-        bytes=int(total.bytes) if total else 0,
+        pulls=total["pulls"],
+        version_checks=total["version_checks"],
+        clients=total["unique_clients"],
+        bytes=total["bytes"],
         denials=_by_code(await _denials(session, vendor.id, since, until, E.customer_id == customer.id)),
     )

@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     text,
 )
@@ -74,10 +75,27 @@ def _is_index_child() -> ColumnElement[bool]:
     )
 
 
+def _own_pull() -> ColumnElement[bool]:
+    """A manifest GET that is a pull of its own, not a platform fetched as part of its index's pull.
+
+    The writer sets `part_of_pull` on platform manifests (true: fetched after its index by the same token);
+    rows stored before it did have NULL there and fall back to asking whether an index lists the digest."""
+    return or_(E.part_of_pull.is_(False), and_(E.part_of_pull.is_(None), ~_is_index_child()))
+
+
+def _days_latest(dialect: str, id_column: Any, name_column: Any) -> ColumnElement[Any]:
+    """The name of the day's latest event of the same id that has one, so a rename during a day reads the
+    same in every row of that day (rows stored before events carried names have none)."""
+    return func.first_value(name_column).over(
+        partition_by=(event_day(dialect), id_column), order_by=(name_column.is_(None), E.at.desc(), E.id.desc())
+    )
+
+
 def usage_rows(dialect: str, where: Iterable[ColumnElement[bool]]) -> Select[Any]:
-    """Raw events matching `where`, summed per day, vendor, customer, license, repository, tag and client."""
+    """Raw events matching `where`, summed per day, vendor, customer, license, repository, tag and client,
+    with the name the customer and the license had at the day's last event that carried one."""
     ok = and_(E.status < 400, E.action != "denied")
-    is_pull = case((and_(ok, E.action == "manifest.get", ~_is_index_child()), 1), else_=0)
+    is_pull = case((and_(ok, E.action == "manifest.get", _own_pull()), 1), else_=0)
     # one pull per token, repository, digest and minute, attributed to its first request
     first = func.row_number().over(
         partition_by=(
@@ -103,6 +121,8 @@ def usage_rows(dialect: str, where: Iterable[ColumnElement[bool]]) -> Select[Any
             case((and_(ok, E.action.in_(("manifest.get", "manifest.head"))), 1), else_=0).label("read"),
             case((ok, E.bytes), else_=0).label("sent"),
             case((E.action == "denied", 1), else_=0).label("denial"),
+            _days_latest(dialect, E.customer_id, E.customer_name).label("customer_name"),
+            _days_latest(dialect, E.license_id, E.license_name).label("license_name"),
         )
         .where(E.action.in_(READ_ACTIONS), *where)
         .subquery()
@@ -124,6 +144,8 @@ def usage_rows(dialect: str, where: Iterable[ColumnElement[bool]]) -> Select[Any
         cast(func.sum(events.c.read), BigInteger).label("reads"),
         cast(func.sum(events.c.sent), BigInteger).label("bytes"),
         cast(func.sum(events.c.denial), BigInteger).label("denials"),
+        func.max(events.c.customer_name).label("customer_name"),
+        func.max(events.c.license_name).label("license_name"),
     ).group_by(*dims)
 
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, get_args
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -27,13 +27,14 @@ from app.mail import Attachment, Mail, Mailer, MailError
 from app.models import Organization, OutboxMessage, ReportSchedule
 from app.reports.export import csv_cell, csv_text
 from app.reports.periods import Cadence, due_periods, label, next_boundary
-from app.reports.usage import GroupBy, usage_query
+from app.reports.usage import DIMENSIONS, usage_report
+from app.reports.usage import columns as usage_columns
 from app.times import aware, utcnow
 from registry.sql import WRITE
 
 log = logging.getLogger(__name__)
 REPORT_DUE = "report.due"  # an outbox event only: the admin log records people's changes, not the clock
-GROUPINGS: tuple[str, ...] = get_args(GroupBy)
+GROUPINGS: tuple[str, ...] = DIMENSIONS  # the portal's choices; the API also takes a pair (`customer,month`)
 CATCH_UP = 12  # after a long outage, each missed period is sent once, up to this many (the latest)
 MAX_ATTEMPTS = 10  # then the message is given up (state "failed"); the schedule shows the error
 MAX_BACKOFF = timedelta(hours=6)
@@ -42,11 +43,11 @@ MAX_BACKOFF = timedelta(hours=6)
 async def usage_table(
     conn: Any, vendor_id: int, group_by: str, since: datetime, until: datetime
 ) -> tuple[list[str], list[Sequence[Any]]]:
-    """The usage report's columns and rows for one period: the only place the report query is called."""
-    stmt = await usage_query(conn, vendor_id, group_by, since, until, None, None)  # type: ignore[arg-type]
-    result = await conn.execute(stmt)
-    columns = [group_by if name == "key" else name for name in list(result.keys())]
-    return columns, list(result.all())
+    """The usage report's columns and rows for one period (names beside ids, as `GET /api/v1/usage` answers):
+    the only place the report is asked for."""
+    report = await usage_report(conn, vendor_id, group_by, since, until)
+    fields = list(usage_columns(report.group_by))
+    return fields, [[row[f] for f in fields] for row in report.items]
 
 
 def csv_bytes(columns: list[str], rows: list[Sequence[Any]]) -> bytes:
@@ -214,7 +215,7 @@ class ReportRunner:
             vendor = await conn.scalar(select(Organization.name).where(Organization.id == schedule.vendor_id))
             columns, rows = await usage_table(conn, schedule.vendor_id, schedule.group_by, since, until)
         last_day = (until - timedelta(days=1)).date()
-        filename = f"usage-by-{schedule.group_by}-{since:%Y-%m-%d}-to-{last_day:%Y-%m-%d}.csv"
+        filename = f"usage-by-{schedule.group_by.replace(',', '-and-')}-{since:%Y-%m-%d}-to-{last_day:%Y-%m-%d}.csv"
         text = (
             f"The usage report '{schedule.name}' of {vendor} for {p['period']}: "
             f"{since:%Y-%m-%d} to {last_day:%Y-%m-%d} (UTC days), grouped by {schedule.group_by}.\n\n"

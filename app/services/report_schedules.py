@@ -14,6 +14,7 @@ from app.identity import Actor
 from app.models import ReportSchedule
 from app.reports.periods import CADENCES, Cadence, next_boundary
 from app.reports.schedules import GROUPINGS
+from app.reports.usage import parse_group_by
 from app.roles import Permission
 from app.services import validation
 from app.services.base import Service, require
@@ -72,9 +73,13 @@ def cadence(value: str) -> Cadence:
 
 
 def group_by(value: str) -> str:
-    if value not in GROUPINGS:
-        raise Invalid("group_by", f"Group the report by one of: {', '.join(GROUPINGS)}.")
-    return value
+    """One grouping of the usage report, or two comma-separated, as `GET /api/v1/usage` takes them."""
+    try:
+        return ",".join(parse_group_by(value))
+    except Invalid:
+        raise Invalid(
+            "group_by", f"Group the report by one of: {', '.join(GROUPINGS)}, or two of them comma-separated."
+        ) from None
 
 
 def recipients(values: Iterable[str]) -> list[str]:

@@ -37,7 +37,7 @@ async def test_usage_counts_pulls_checks_clients_and_bytes(wharf):
     api = {"Authorization": f"Bearer {wharf.token}"}
     params = {"customer_id": ids["customer"]["id"]}
     by_tag = (await wharf.client.get("/api/v1/usage", params={**params, "group_by": "tag"}, headers=api)).json()
-    rows = {row["key"]: row for row in by_tag["items"]}
+    rows = {row["tag"]: row for row in by_tag["items"]}
     # the index fetched twice counts once per minute (the two fetches may straddle a minute boundary);
     # its platform child is platform detail, not a pull
     minutes = {
@@ -53,13 +53,13 @@ async def test_usage_counts_pulls_checks_clients_and_bytes(wharf):
     ).json()["items"]
     assert len(by_customer) == 1
     total = by_customer[0]
-    assert total["key"] == ids["customer"]["id"] and total["pulls"] == 1 + len(minutes)
+    assert total["customer_id"] == ids["customer"]["id"] and total["pulls"] == 1 + len(minutes)
     assert total["unique_clients"] == 1
     expected_bytes = 2 * (len(index([(amd, "amd64"), (arm, "arm64")])) + len(amd.manifest) + len(amd.layers[0]))
     assert total["bytes"] == expected_bytes + len(single.manifest)
     by_day = (await wharf.client.get("/api/v1/usage", params={**params, "group_by": "day"}, headers=api)).json()
-    assert all(len(row["key"]) == 10 and row["key"].count("-") == 2 for row in by_day["items"])  # YYYY-MM-DD
-    for group in ("license", "repository", "day"):
+    assert all(len(row["day"]) == 10 and row["day"].count("-") == 2 for row in by_day["items"])  # YYYY-MM-DD
+    for group in ("license", "repository", "day", "month"):
         r = await wharf.client.get("/api/v1/usage", params={**params, "group_by": group}, headers=api)
         assert r.status_code == 200 and sum(row["pulls"] for row in r.json()["items"]) == 1 + len(minutes), group
     r = await wharf.client.get("/api/v1/usage", params={"group_by": "planet"}, headers=api)

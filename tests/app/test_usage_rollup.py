@@ -14,7 +14,7 @@ from app.reports.rollup import roll_up_pending
 from app.services.accounts import bootstrap_vendor
 from registry.events import RegistryEvent
 
-GROUPS = ("customer", "license", "repository", "tag", "day")
+GROUPS = ("customer", "license", "repository", "tag", "day", "month", "customer,month", "tag,license")
 
 
 def synthetic_events(vendor_id: int, now: datetime, seed: int) -> list[RegistryEvent]:
@@ -114,6 +114,6 @@ async def test_rolled_up_days_answer_exactly_like_raw_events(wharf):
         days = set((await conn.execute(select(UsageRolledUpDay.day))).scalars())
     assert late_day not in days  # its rollup is stale now
     after = await usage(wharf, vendor.token)
-    assert {r["key"]: r["pulls"] for r in after["repository"]}["rollupco/late"] == 1
+    assert {r["repository"]: r["pulls"] for r in after["repository"]}["rollupco/late"] == 1
     assert await roll_up_pending(engine) == [late_day]
     assert await usage(wharf, vendor.token) == after

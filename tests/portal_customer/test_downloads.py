@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from tests.conftest import basic
 from tests.portal_customer.test_tokens import create_token
 from tests.support.web import Browser, customer_user
@@ -21,6 +24,10 @@ async def test_history_shows_own_pulls_with_token_and_address_and_filters(wharf,
         assert f"{licensed.repo}:1.5.0" in r.text and f"{licensed.repo}:2.0.0" in r.text
         assert "build-farm" in r.text and "not covered by license" in r.text
         assert "127.0.0.1" in r.text and "203.0.113.9" not in r.text  # no trusted proxy: the peer counts
+        # usage over time: the organization's own pulls, as an SVG a screen reader can describe
+        today = datetime.now(UTC).date().isoformat()
+        assert 'role="img" aria-labelledby="usage-chart-title usage-chart-desc"' in r.text
+        assert re.search(rf"<title>{today}: 1 pull</title>", r.text) and "1 pull in all" in r.text
         r = await browser.get("/portal/downloads", params={"decision": "denied"})
         assert f"{licensed.repo}:2.0.0" in r.text and f"{licensed.repo}:1.5.0" not in r.text
         r = await browser.get("/portal/downloads", params={"tag": "1.5.0"}, headers={"HX-Request": "true"})
@@ -36,5 +43,7 @@ async def test_history_shows_own_pulls_with_token_and_address_and_filters(wharf,
         await other.sign_in(stranger.email, stranger.password)
         r = await other.get("/portal/downloads")
         assert licensed.repo not in r.text and "No downloads" in r.text
+        # another customer's chart is empty: its own usage only, said in words
+        assert 'id="usage-chart-empty"' in r.text and "<svg" not in r.text
         r = await other.get("/portal/downloads", params={"repository": licensed.repo})
         assert licensed.repo + ":" not in r.text

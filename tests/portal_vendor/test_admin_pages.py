@@ -7,6 +7,7 @@ import io
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 
 from tests.portal_vendor.test_customers import create_customer, last_audit
 from tests.portal_vendor.test_licenses import grant_form, pushed_repository
@@ -161,19 +162,46 @@ async def test_downloads_filters_pages_and_exports(wharf, admin):
     for tag in ("1.0.0", "1.4.2", "2.0.0"):
         await wharf.client.get(f"/v2/{repo}/manifests/{tag}", auth=("x", secret))
     await wharf.app.state.audit_writer.drain()
+    # the page opens on the usage report: the same figures as the API, for a stated period
     page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id)})
-    assert page.status_code == 200 and page.text.count("manifest.get") == 2 and "denied" in page.text
-    assert "not covered by license" in page.text
-    page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id), "decision": "denied"})
-    assert "manifest.get</span>" not in page.text and "2.0.0" in page.text
-    page = await admin.get("/vendor/downloads", params={"customer_id": str(customer_id), "kind": "pulls"})
-    assert page.text.count("manifest.get") == 2 and "denied</span>" not in page.text
-    page = await admin.get("/vendor/downloads", params={"kind": "pushes", "repository": repo})
-    assert "manifest.put" in page.text and "manifest.get</span>" not in page.text
+    assert page.status_code == 200 and "Usage by customer" in page.text and 'id="period"' in page.text
+    api = await wharf.client.get(
+        "/api/v1/usage", params={"customer_id": customer_id}, headers={"Authorization": f"Bearer {wharf.token}"}
+    )
+    (row,) = api.json()["items"]
+    assert row["pulls"] == 2 and row["denials"] == 1
+    cells = re.search(rf'href="/vendor/customers/{customer_id}">[^<]+</a></td>\s*<td>(\d+)</td>', page.text)
+    assert cells and int(cells.group(1)) == row["pulls"]
+    assert "manifest.get" not in page.text  # protocol detail is one click away
+    assert 'href="/vendor/downloads/events?customer_id=' in page.text
+    by_month = await admin.get("/vendor/downloads", params={"group_by": "customer,month"})
+    assert "Usage by customer and month" in by_month.text and "<th>Month</th>" in by_month.text
+    r = await admin.get("/vendor/downloads/usage/export", params={"customer_id": str(customer_id), "group_by": "tag"})
+    usage_rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.headers["content-disposition"].startswith("attachment") and "usage-" in r.headers["content-disposition"]
+    assert {row["tag"]: int(row["pulls"]) for row in usage_rows} == {"1.0.0": 1, "1.4.2": 1, "2.0.0": 0}
+
+    # the registry events, with actions in words
+    events = "/vendor/downloads/events"
+    page = await admin.get(events, params={"customer_id": str(customer_id)})
+    assert page.status_code == 200 and page.text.count('title="manifest.get">Pull<') == 2 and ">Denied<" in page.text
+    assert "not covered by license" in page.text and "badge ok" not in page.text
+    page = await admin.get(events, params={"customer_id": str(customer_id), "decision": "denied"})
+    assert ">Pull<" not in page.text and "2.0.0" in page.text
+    page = await admin.get(events, params={"customer_id": str(customer_id), "kind": "pulls"})
+    assert page.text.count(">Pull<") == 2 and 'title="denied"' not in page.text
+    page = await admin.get(events, params={"kind": "pushes", "repository": repo})
+    assert ">Push<" in page.text and ">Pull<" not in page.text
     page = await admin.get("/vendor/customers/" + str(customer_id))
     assert f"{repo}:1.4.2" in page.text
-    for bad in ({"since": "soon"}, {"customer_id": "x"}, {"cursor": "garbage"}, {"group_by": "planet"}):
+    today = datetime.now(UTC).date().isoformat()
+    for chart_page in (page, await admin.get(f"/vendor/repositories/{repo}")):  # usage over time, as the report
+        assert f"<title>{today}: 2 pulls</title>" in chart_page.text and "<desc id=" in chart_page.text
+    bad_values = ({"since": "soon"}, {"customer_id": "x"}, {"cursor": "garbage"}, {"group_by": "planet"})
+    for bad in (*bad_values, {"since": "0001-01-01"}, {"until": "9999-12-31"}):
         assert (await admin.get("/vendor/downloads", params=bad)).status_code == 200, bad
+        assert (await admin.get(events, params=bad)).status_code == 200, bad
+        assert (await admin.get("/vendor/downloads/usage/export", params=bad)).status_code == 200, bad
     r = await admin.get("/vendor/downloads/export", params={"customer_id": str(customer_id), "format": "csv"})
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert r.headers["content-disposition"].startswith("attachment") and len(rows) == 3

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from portal_vendor.charts import daily_bars
 from tests.portal_vendor.test_customers import create_customer
 from tests.portal_vendor.test_licenses import grant_form, pushed_repository
-
-
-def test_daily_bars_scale_to_the_busiest_day_and_keep_empty_days():
-    last = date(2026, 11, 30)
-    chart = daily_bars({last: 4, last - timedelta(days=2): 2, last - timedelta(days=40): 99}, last)
-    assert len(chart.bars) == 30 and chart.bars[-1].day == last and chart.bars[0].day == date(2026, 11, 1)
-    assert chart.total == 6 and chart.peak == 4
-    assert chart.bars[-1].height == 2 * chart.bars[-3].height and chart.bars[-2].height == 0
-    assert daily_bars({}, last).peak == 0 and all(b.height == 0 for b in daily_bars({}, last).bars)
 
 
 async def test_dashboard_shows_pulls_expiring_licenses_pushes_and_top_customers(wharf, admin):

@@ -18,7 +18,7 @@ from app.models import DownloadEvent, OutboxMessage, ReportSchedule
 from app.reports.periods import next_boundary, period_start
 from app.reports.rollup import mark_stale
 from app.reports.schedules import REPORT_DUE, ReportRunner
-from app.reports.usage import usage_query
+from app.reports.usage import usage_report
 from app.services.errors import Forbidden, Invalid
 from app.settings import MailSettings
 from registry.sql import create_engine
@@ -101,7 +101,8 @@ async def test_a_due_schedule_mails_the_usage_csv_of_the_month_just_ended_once(w
     rows = list(csv.DictReader(io.StringIO(content.decode())))
     assert rows == [
         {
-            "customer": str(customer.id),
+            "customer_id": str(customer.id),
+            "customer_name": customer.name,
             "pulls": "2",
             "version_checks": "1",
             "unique_clients": "1",
@@ -110,9 +111,8 @@ async def test_a_due_schedule_mails_the_usage_csv_of_the_month_just_ended_once(w
         }
     ]
     async with world.services.deps.engine.connect() as conn:  # what GET /api/v1/usage answers for the month
-        stmt = await usage_query(conn, world.vendor_id, "customer", last_month, boundary, None, None)
-        report = (await conn.execute(stmt)).all()
-    assert [[str(v) for v in r] for r in report] == [list(r.values()) for r in rows]
+        report = await usage_report(conn, world.vendor_id, "customer", last_month, boundary)
+    assert [{k: str(v) for k, v in item.items()} for item in report.items] == rows
 
     after = await schedule_row(world, schedule.id)
     assert after.last_sent_at is not None and after.last_error is None
