@@ -115,6 +115,9 @@ def test_nav_tables_and_fields_fit(layout_server, chromium, screenshots):
     assert page.evaluate(UNREADABLE_CELLS) == []
     assert page.locator('td[data-label="Change"]').first.is_visible()  # before/after, on a phone too
     page.screenshot(path=str(screenshots / "layout-audit-390.png"), full_page=True)
+    for path in ("/vendor/repositories", "/vendor/repositories/acme/web"):
+        page.goto(server.url + path)
+        assert page.evaluate(UNREADABLE_CELLS) == [], path
 
     phone = chromium.new_page(viewport=PHONE)
     phone.context.add_cookies([{"name": c.name, "value": c.value, "url": server.url} for c in buyer.portal.cookies.jar])
