@@ -3,7 +3,7 @@ pull of it. Shared by /api/v1/repositories and both portals; each tag's details 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import licensing
 from app.models import RepositorySettings
-from registry.kinds import KINDS
+from registry.kinds import ATTACHMENTS, KINDS
 from registry.tables import Manifest, Repository, Tag
 
 
@@ -82,6 +82,29 @@ async def kinds_of(session: AsyncSession, vendor_slug: str) -> dict[str, list[st
     for row in await session.execute(stmt):
         found.setdefault(row.name, set()).add(row.kind)
     return {name: [k for k in KINDS if k in kinds] for name, kinds in found.items()}
+
+
+async def kinds_in(session: AsyncSession, repo_id: int) -> list[str]:
+    """The kinds of one repository's tagged manifests, in registry.kinds.KINDS order."""
+    stmt = select(Manifest.kind).join(Tag, Tag.manifest_id == Manifest.id).where(Tag.repository_id == repo_id)
+    found = set((await session.scalars(stmt.distinct())).all())
+    return [k for k in KINDS if k in found]
+
+
+_NOUNS = (
+    (frozenset({"helm-chart"}), "chart"),
+    (frozenset({"image", "index"}), "image"),
+    (ATTACHMENTS | {"artifact"}, "artifact"),
+)
+
+
+def kind_noun(kinds: Iterable[str], count: int = 2) -> str:
+    """What a repository holding `kinds` calls its tagged versions: charts, images or artifacts, versions when
+    it mixes them (signatures and SBOMs beside them do not count), singular for a count of one."""
+    held = set(kinds)
+    main = held - ATTACHMENTS or held
+    noun = next((word for group, word in _NOUNS if main and main <= group), "version")
+    return noun if count == 1 else noun + "s"
 
 
 async def repository_id(session: AsyncSession, vendor_slug: str, name: str) -> int | None:

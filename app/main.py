@@ -19,7 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from app import db
+from app import catalog, db
 from app.api import build_api_router
 from app.api_docs import LocalSwaggerUI
 from app.blob_stores import build_blob_store
@@ -88,6 +88,7 @@ def trusted_proxies(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
 
 def template_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["markdown"] = markdown
+    engine.engine.filters["kind_noun"] = catalog.kind_noun
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

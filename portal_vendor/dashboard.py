@@ -74,8 +74,9 @@ class DashboardController(Controller):
         assert vendor is not None
         threshold = compliance.sharing_threshold(vendor)
         sharing = await compliance.sharing_flags(reader, user.vendor_id, threshold, *compliance.recent_days(now))
+        last_pulls = await adoption.last_pulls(reader, user.vendor_id, since=now - OUTDATED_WINDOW)
         behind = adoption.outdated(
-            await adoption.last_pulls(reader, user.vendor_id, since=now - OUTDATED_WINDOW),
+            last_pulls,
             await licenses_by_customer(reader, user.vendor_id),
             await catalog.vendor_tags(reader, user.vendor_slug),
             now,
@@ -95,6 +96,7 @@ class DashboardController(Controller):
             pushes=pushes,
             customer_count=len(names),
             outdated=sorted(behind.items()),
+            anyone_pulled=bool(last_pulls),
             names=names,
             sharing=sharing[:SHARING_SHOWN],
             sharing_threshold=threshold,

@@ -191,6 +191,7 @@ class RepositoryController(Controller):
             name=name,
             tags=shown,
             total=await catalog.tag_count(reader, repo_id),
+            kinds=await catalog.kinds_in(reader, repo_id),
             entitled=entitled,
             pullers=await adoption.pulling_customers(reader, user.vendor_id, name),
             pulls_chart=await pulls_chart(

@@ -116,6 +116,11 @@ async def test_release_notes_and_descriptions(wharf, licensed):
     card = product_card(await page_of(wharf, licensed.member), licensed.repo)
     assert "<strong>Faster</strong> start<br>" in card  # Markdown, line breaks kept
     assert "<script>" not in card and "&lt;script&gt;" in card
+    settings = {"description": "The *API* tier. See [docs](https://docs.test/api)."}
+    r = await wharf.client.patch(f"/api/v1/repositories/{licensed.repo}/settings", json=settings, headers=api)
+    assert r.status_code == 200, r.text
+    card = product_card(await page_of(wharf, licensed.member), licensed.repo)
+    assert '<div class="description"><p>The <em>API</em> tier. See <a href="https://docs.test/api"' in card
 
 
 async def test_signatures_and_sboms_show_on_the_version_they_describe(wharf):

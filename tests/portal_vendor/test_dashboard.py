@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -67,3 +68,39 @@ async def test_customers_on_an_outdated_version_per_product(wharf, admin):
     )
     assert f"/vendor/customers/{behind.customer_id}" in entry.group(0)
     assert f"/vendor/customers/{current.customer_id}" not in entry.group(0)  # `latest` says nothing, 1.5.0 is newest
+
+
+async def test_outdated_card_says_when_nobody_pulled_and_when_nobody_is_behind(wharf):
+    from app.services.accounts import bootstrap_vendor
+    from tests.conftest import basic
+    from tests.portal_customer.conftest import license_for
+    from tests.registry.helpers import push_image
+    from tests.support.oci import image
+    from tests.support.vendor import signed_in
+    from tests.support.web import customer_user
+
+    slug = f"fresh{uuid.uuid4().hex[:6]}"
+    booted = await bootstrap_vendor(wharf.app.state.registry.metadata.engine, slug, f"a@{slug}.test", "correct-horse")
+    fresh = dataclasses.replace(wharf, token=booted.token, vendor=slug)
+
+    def card(text: str) -> str:
+        return text.split('class="card outdated"', 1)[1].split("</section>", 1)[0]
+
+    async with await signed_in(wharf, f"a@{slug}.test") as admin:
+        assert "No customer has pulled yet" in card((await admin.get("/vendor/")).text)
+        repo = fresh.repo("app")
+        for tag in ("1.0.0", "1.1.0"):
+            await push_image(fresh, repo, image(f"{repo}-{tag}"), tag)
+        person = await customer_user(fresh, "admin")
+        await license_for(fresh, person.customer_id, repo, ["*"], datetime.now(UTC) + timedelta(days=30))
+        made = await wharf.client.post(
+            f"/api/v1/customers/{person.customer_id}/pull-tokens",
+            json={"name": "ci"},
+            headers={"Authorization": f"Bearer {fresh.token}"},
+        )
+        auth = {"Authorization": basic("t", made.json()["token"])}
+        assert (await wharf.client.get(f"/v2/{repo}/manifests/1.1.0", headers=auth)).status_code == 200
+        await wharf.app.state.audit_writer.drain()
+        shown = card((await admin.get("/vendor/")).text)
+        assert "Every customer who pulled is on the newest version they may pull." in shown
+        assert "No customer has pulled" not in shown

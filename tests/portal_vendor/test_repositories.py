@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.catalog import kind_noun
 from app.models import AdminAuditEntry
 from tests.conftest import basic
 from tests.portal_customer.conftest import license_for
@@ -42,10 +43,10 @@ async def test_repository_page_shows_versions_kinds_referrers_and_pull_commands(
     await push_manifest(wharf, repo, sha256(signature), signature)
 
     listing = await admin.get("/vendor/repositories")
-    row = re.search(rf"{re.escape(repo)}</a></td>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(\d+)</td>", listing.text, re.S)
-    assert row and row.group(2) == "2" and "image" in row.group(1) and "multi-platform" in row.group(1)
+    row = re.search(rf"{re.escape(repo)}</a></td>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>", listing.text, re.S)
+    assert row and row.group(2) == "2 images" and "image" in row.group(1) and "multi-platform" in row.group(1)
     page = await admin.get(f"/vendor/repositories/{repo}")
-    assert page.status_code == 200 and "2 tags" in page.text
+    assert page.status_code == 200 and "2 images" in page.text and "<h2>Images</h2>" in page.text
     assert "linux/amd64, linux/arm64" in page.text
     assert "signature" in page.text and SIGNATURE in page.text
     text = html.unescape(page.text)
@@ -60,6 +61,16 @@ async def test_a_chart_repository_offers_helm(wharf, admin):
     assert "Helm chart" in text and "chart 1.4.0 · app 2.0" in text
     assert f"helm install web oci://testserver.local/{repo} --version 1.4.0 --plain-http" in text
     assert "docker pull" not in text
+    assert "1 chart</p>" in text and "<h2>Charts</h2>" in text and "image" not in text.lower().replace("image/", "")
+    listing = await admin.get("/vendor/repositories")
+    assert re.search(rf"{re.escape(repo)}</a></td>\s*<td[^>]*>.*?</td>\s*<td[^>]*>1 chart</td>", listing.text, re.S)
+
+
+def test_a_repository_is_named_by_the_kinds_it_holds():
+    assert kind_noun(["helm-chart"]) == "charts" and kind_noun(["helm-chart"], 1) == "chart"
+    assert kind_noun(["image", "index", "signature", "sbom"]) == "images"  # attachments do not count
+    assert kind_noun(["artifact"], 3) == "artifacts" and kind_noun(["signature"]) == "artifacts"
+    assert kind_noun(["image", "helm-chart"]) == "versions" and kind_noun([]) == "versions"
 
 
 async def test_tags_are_paged(wharf, admin):
@@ -100,6 +111,20 @@ async def test_settings_are_saved_validated_and_recorded(wharf, admin, as_role):
             await conn.execute(select(AdminAuditEntry.action).where(AdminAuditEntry.object_id == repo[:64]))
         ).scalars()
         assert list(actions) == ["repository.updated"]
+
+
+async def test_the_description_is_shown_as_markdown(wharf, admin, as_role):
+    repo = wharf.repo("described")
+    await push_image(wharf, repo, image("described"), "1.0.0")
+    await admin.get(f"/vendor/repositories/{repo}")
+    text = "Runs **the web tier**.\n<script>alert(1)</script>"
+    form = {"repository": repo, "display_name": "", "description": text, "icon_url": "", "immutable_tags": "default"}
+    assert (await admin.post("/vendor/repositories/settings", form)).status_code == 303
+    page = await admin.get(f"/vendor/repositories/{repo}")
+    head = page.text.split('<section class="card', 1)[0]
+    assert "Runs <strong>the web tier</strong>." in head and "<script>" not in page.text
+    facts = (await (await as_role("support")).get(f"/vendor/repositories/{repo}")).text.split("<dt>Description</dt>")[1]
+    assert facts.startswith('<dd><div class="description"><p>Runs <strong>the web tier</strong>.')
 
 
 async def test_a_version_page_names_entitled_customers_and_who_pulled(wharf, admin):
