@@ -256,3 +256,19 @@ def test_a_long_recipient_list_is_refused_without_reading_all_of_it():
     with pytest.raises(Invalid, match="at most 20"):
         schedule_rules.recipients(addresses())
     assert looked_at == schedule_rules.MAX_RECIPIENTS + 1
+
+
+async def test_a_schedule_named_with_a_line_separator_before_they_were_refused_is_still_mailed(world, smtp_sink):
+    """A header with a line break made the email package raise a ValueError, which no retry rule caught: the
+    report was claimed again every lease, never failed, and held up the rest of each batch."""
+    to = address()
+    schedule = await world.services.report_schedules.create(world.staff(), "Old", "monthly", "customer", [to])
+    async with world.services.deps.engine.begin() as conn:
+        await conn.execute(
+            update(ReportSchedule).where(ReportSchedule.id == schedule.id).values(name="Old\u2028Bcc: x@evil.test")
+        )
+    await due_now(world, schedule.id)
+    assert await runner(world, smtp_sink.port).tick() >= 1
+    [received] = smtp_sink.to(to)
+    assert "Old Bcc: x@evil.test" in received.subject and received.to == [to]
+    assert (await schedule_row(world, schedule.id)).last_sent_at is not None
