@@ -17,7 +17,7 @@ from app.mail import LogMailer, SmtpMailer
 from app.models import DownloadEvent, OutboxMessage, ReportSchedule
 from app.reports.periods import next_boundary, period_start
 from app.reports.rollup import mark_stale
-from app.reports.schedules import REPORT_DUE, ReportRunner
+from app.reports.schedules import MAX_ATTEMPTS, REPORT_DUE, ReportRunner
 from app.reports.usage import usage_query
 from app.services import report_schedules as schedule_rules
 from app.services.errors import Forbidden, Invalid
@@ -272,3 +272,29 @@ async def test_a_schedule_named_with_a_line_separator_before_they_were_refused_i
     [received] = smtp_sink.to(to)
     assert "Old Bcc: x@evil.test" in received.subject and received.to == [to]
     assert (await schedule_row(world, schedule.id)).last_sent_at is not None
+
+
+class _BrokenMailer:
+    """A mailer failing with something other than a MailError (a bug in a mail library, say)."""
+
+    delivers = True
+
+    async def send(self, mail) -> None:
+        raise RuntimeError("unexpected")
+
+
+async def test_an_unexpected_sending_error_is_retried_then_given_up_like_a_refusal(world, smtp_sink):
+    """Only MailError used to be caught: anything else left the message leased, claimed again every lease
+    without end (attempts past MAX_ATTEMPTS), and stopped the rest of the batch."""
+    to = address()
+    schedule = await world.services.report_schedules.create(world.staff(), "Broken", "monthly", "day", [to])
+    await due_now(world, schedule.id)
+    broken = ReportRunner(world.services.deps.engine, _BrokenMailer(), retry_seconds=0)
+    now = datetime.now(UTC)
+    for attempt in range(MAX_ATTEMPTS + 2):
+        assert await broken.tick(now + timedelta(seconds=attempt)) == 0
+    async with world.services.deps.engine.connect() as conn:
+        messages = (await conn.execute(select(OutboxMessage).where(OutboxMessage.event == REPORT_DUE))).all()
+    [mine] = [m for m in messages if json.loads(m.payload)["schedule_id"] == schedule.id]
+    assert mine.state == "failed" and mine.attempts == MAX_ATTEMPTS and mine.lease_owner is None
+    assert "RuntimeError" in (await schedule_row(world, schedule.id)).last_error
