@@ -27,6 +27,8 @@ TOKEN = BodyLimit(8 * 1024, 50)  # /token: a grant type, a secret, a few scopes
 API = BodyLimit(1024 * 1024, 1_000, json_always=True)  # /api/v1 JSON
 PAGES = BodyLimit(256 * 1024, 1_000)  # portal and sign-in forms (a 50-row license form has ~110 fields)
 WITHOUT_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
+# PostgreSQL cannot store or compare text holding NUL: a sign-in with one in the email was a 500.
+NUL_REFUSED = "a field cannot contain a NUL character"
 
 
 class BodyRefused(ClientException):
@@ -99,6 +101,8 @@ def check_body(body: bytes, content_type: str, limit: BodyLimit) -> None:
     if limit.json_always:
         media_type = "application/json"
     if media_type == "application/x-www-form-urlencoded":
+        if b"%00" in body or b"\x00" in body:
+            raise BodyRefused(NUL_REFUSED)
         fields = body.count(b"&") + 1 if body else 0
     elif media_type == "multipart/form-data":
         boundary = params.partition("boundary=")[2].strip().strip('"').encode("latin-1")
@@ -106,6 +110,8 @@ def check_body(body: bytes, content_type: str, limit: BodyLimit) -> None:
     else:  # JSON, or whatever a handler may decode as JSON
         if nesting_exceeds(body):
             raise BodyRefused(f"the request body is nested deeper than {MAX_DEPTH} levels")
+        if b"\\u0000" in body or b"\x00" in body:
+            raise BodyRefused(NUL_REFUSED)
         return
     if fields > limit.max_fields:
         raise BodyRefused(f"the form has {fields} fields; at most {limit.max_fields} are accepted")

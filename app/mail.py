@@ -65,16 +65,11 @@ class SmtpMailer:
 
     async def send(self, mail: Mail) -> None:
         s = self.settings
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = s.mail_from, mail.to, mail.subject
-        message.set_content(mail.text)
-        if mail.html is not None:
-            message.add_alternative(mail.html, subtype="html")
-        if mail.message_id is not None:
-            message["Message-ID"] = f"<{mail.message_id}@{s.mail_from.rpartition('@')[2] or 'wharf'}>"
-        for attachment in mail.attachments:
-            maintype, _, subtype = attachment.media_type.partition("/")
-            message.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
+        try:
+            message = self._message(mail)
+        except ValueError as exc:  # a header the email package refuses (a line break in it): never sent
+            log.error("could not compose mail to %s: %s", mail.to, exc)
+            raise MailError(f"the message could not be composed ({exc})") from exc
         try:
             await aiosmtplib.send(
                 message,
@@ -89,6 +84,22 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.error("could not send mail to %s: %s", mail.to, exc)
             raise MailError(f"the mail server did not accept the message ({exc})") from exc
+
+    def _message(self, mail: Mail) -> EmailMessage:
+        s = self.settings
+        message = EmailMessage()
+        # A subject is one line: names stored before line separators were refused in them still make a mail.
+        message["From"], message["To"] = s.mail_from, mail.to
+        message["Subject"] = " ".join(mail.subject.splitlines())
+        message.set_content(mail.text)
+        if mail.html is not None:
+            message.add_alternative(mail.html, subtype="html")
+        if mail.message_id is not None:
+            message["Message-ID"] = f"<{mail.message_id}@{s.mail_from.rpartition('@')[2] or 'wharf'}>"
+        for attachment in mail.attachments:
+            maintype, _, subtype = attachment.media_type.partition("/")
+            message.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
+        return message
 
 
 class LogMailer:

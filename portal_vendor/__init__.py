@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Router
 from litestar.exceptions import NotFoundException
 
+from app.api.common import refuse_nul
 from portal_vendor.customers import CustomerController
 from portal_vendor.dashboard import DashboardController
 from portal_vendor.downloads import DownloadsController
@@ -27,6 +28,7 @@ async def ids_in_range(request: Request[Any, Any, Any]) -> None:
         raise NotFoundException("no such page")
     if request.query_params.get("customer_id", "").isdigit() and int(request.query_params["customer_id"]) > MAX_ID:
         raise NotFoundException("no such customer")
+    refuse_nul(request)
 
 
 def vendor_router() -> Router:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Parameter
 
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
@@ -43,9 +43,19 @@ def moment(field: str, text: str | None, edge: Edge) -> datetime | None:
 
 
 async def ids_in_range(request: Request[Any, Any, Any]) -> None:
-    """A path id no column can hold names nothing: 404, as for any id that does not exist."""
+    """A path id no column can hold names nothing: 404, as for any id that does not exist. Text with a NUL
+    character is refused (400): PostgreSQL cannot compare text holding one, so a query naming it failed (500)."""
     if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in request.path_params.values()):
         raise NotFoundException("no such object")
+    refuse_nul(request)
+
+
+def refuse_nul(request: Request[Any, Any, Any]) -> None:
+    """400 for a path or query parameter (name or value) holding a NUL character."""
+    texts = [v for v in request.path_params.values() if isinstance(v, str)]
+    texts.extend(text for pair in request.query_params.multi_items() for text in pair)
+    if any("\x00" in text for text in texts):
+        raise ValidationException("a path or query parameter cannot contain a NUL character (%00)")
 
 
 def _error(status: int, exc: ServiceError, fields: dict[str, str] | None = None) -> Response[Any]:

@@ -27,7 +27,7 @@ from app.times import EARLIEST, LATEST, BadMoment, aware, parse_moment, within_b
 DEFAULT_SHARING_NETWORKS = 5  # a token used from more networks than this in one UTC day is flagged
 CLIENT_READS = ("manifest.get", "manifest.head")  # what makes an address a client (blob reads follow them)
 RECENT_DAYS = 30  # the customer page and the dashboard show sharing flags of this many days
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})\Z")
+MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})\Z")  # ASCII digits only (\d takes any script's)
 OTHER = "other"  # the reason code of a denial stored without one
 
 
@@ -70,9 +70,10 @@ def month_period(text: str | None, now: datetime) -> tuple[datetime, datetime]:
     found = MONTH_RE.match(text)
     if found is None or not 1 <= int(found.group(2)) <= 12:
         raise Invalid("month", f"{text[:20]!r} is not a month: use YYYY-MM, as 2026-11")
-    start = datetime(int(found.group(1)), int(found.group(2)), 1, tzinfo=UTC)
-    if not EARLIEST <= start <= LATEST:
+    year = int(found.group(1))
+    if not EARLIEST.year <= year <= LATEST.year:  # checked first: the year 0000 is no date at all
         raise Invalid("month", f"choose a month between {EARLIEST:%Y-%m} and {LATEST:%Y-%m}")
+    start = datetime(year, int(found.group(2)), 1, tzinfo=UTC)
     return start, next_month(start)
 
 

@@ -4,6 +4,7 @@ narrowed to its own events)."""
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -13,6 +14,8 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from app.models import DownloadEvent
 from app.services.errors import Invalid
 from app.times import aware, iso
+
+_EVENT_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")  # event ids are 32 hex characters; older spools, uuid-like
 
 # The columns of a download event, in order: the one documented schema (docs/audit.md) of the pulls and the
 # activity lists and their exports. Names are as they were when the event was stored, the ids beside them.
@@ -113,13 +116,22 @@ def pull_events(vendor_id: int, f: PullFilters) -> Select[Any]:
 def newest_first(stmt: Select[Any], cursor: str | None, limit: int) -> Select[Any]:
     """A page of events, newest first, after `cursor` (from `cursor_of` on the last row of the page before)."""
     if cursor:
-        try:
-            at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-            when = datetime.fromisoformat(at)
-        except ValueError:
-            raise Invalid("cursor", "cursor is not one this API returned") from None
+        when, event_id = read_cursor(cursor)
         stmt = stmt.where(or_(DownloadEvent.at < when, and_(DownloadEvent.at == when, DownloadEvent.id < event_id)))
     return stmt.order_by(DownloadEvent.at.desc(), DownloadEvent.id.desc()).limit(limit)
+
+
+def read_cursor(cursor: str) -> tuple[datetime, str]:
+    """The moment and event id a cursor names; only what `cursor_of` makes is read (an id holding a NUL
+    character, say, failed the query on PostgreSQL: a 500)."""
+    try:
+        at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        when = aware(datetime.fromisoformat(at))
+    except ValueError:
+        when, event_id = None, ""
+    if when is None or not _EVENT_ID.fullmatch(event_id):
+        raise Invalid("cursor", "cursor is not one this API returned")
+    return when, event_id
 
 
 def cursor_of(row: Any) -> str:

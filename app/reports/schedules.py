@@ -200,6 +200,10 @@ class ReportRunner:
         except MailError as exc:
             await self._failed(message, now, str(exc))
             return 0
+        except Exception as exc:  # whatever else: retried and given up like a refusal, never claimed forever
+            log.exception("could not send scheduled report %s", message.id)
+            await self._failed(message, now, f"the report could not be sent ({type(exc).__name__})")
+            return 0
         await self._finish(message, "delivered", None, message.payload["schedule_id"])
         return 1
 

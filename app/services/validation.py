@@ -22,6 +22,9 @@ EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Characters that change how text around them is shown (bidirectional overrides and isolates): a name
 # holding them can show as something else in a list.
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+# Control characters, lone surrogates, and the Unicode line and paragraph separators (U+2028, U+2029): a name
+# reaches mail headers (a subject), where any line break is refused, and lines of logs and CSV files.
+_UNPRINTABLE = ("Cc", "Cs", "Zl", "Zp")
 
 
 def name(field: str, value: str, what: str) -> str:
@@ -31,7 +34,7 @@ def name(field: str, value: str, what: str) -> str:
         raise Invalid(field, f"A {what} needs a name.")
     if len(value) > MAX_NAME:
         raise Invalid(field, f"Keep the {what}'s name to {MAX_NAME} characters (this one has {len(value)}).")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI_CONTROLS for ch in value):
+    if any(unicodedata.category(ch) in _UNPRINTABLE or ch in _BIDI_CONTROLS for ch in value):
         raise Invalid(field, f"The {what}'s name cannot contain control characters (line breaks, tabs, …).")
     return value
 
@@ -44,7 +47,8 @@ def notes(field: str, value: str) -> str:
 
 def email(field: str, value: str) -> str:
     value = value.strip().lower()
-    if len(value) > 320 or not EMAIL_RE.fullmatch(value):
+    unprintable = any(unicodedata.category(ch) in _UNPRINTABLE for ch in value)  # NUL and the like reach SMTP
+    if len(value) > 320 or unprintable or not EMAIL_RE.fullmatch(value):
         raise Invalid(field, f"{value[:80]!r} is not an email address like name@example.com.")
     return value
 

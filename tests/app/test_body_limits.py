@@ -105,3 +105,21 @@ async def test_registry_uploads_stay_unbounded(wharf):
     location = r.headers["location"]
     r = await wharf.client.patch(location, content=repeated_field(300_000), headers={**wharf.auth, **FORM})
     assert r.status_code == 202, r.text
+
+
+async def test_a_nul_character_in_a_form_or_json_body_is_a_400(wharf):
+    """PostgreSQL cannot compare text holding NUL: signing in or asking for a reset with one in the email was a
+    500. Every form and API body holding one is refused before it is read, on both databases."""
+    async with Browser(wharf.app) as browser:
+        r = await browser.sign_in("ops\x00@acme.test", "whatever")
+        assert r.status_code == 400 and "NUL" in r.text, r.text
+        await browser.get("/password/forgot")
+        r = await browser.post("/password/forgot", {"email": "ops\x00@acme.test"})
+        assert r.status_code == 400 and "NUL" in r.text
+        r = await browser.sign_in(wharf.admin_email, "correct-horse")  # an ordinary form still works
+        assert r.status_code == 303
+    api = {"Authorization": f"Bearer {wharf.token}"}
+    r = await wharf.client.post("/api/v1/customers", json={"name": "Glo\x00bex"}, headers=api)
+    assert r.status_code == 400 and "NUL" in r.json()["detail"], r.text
+    r = await wharf.client.post("/token", data={"grant_type": "password", "password": "a\x00", "scope": "x"})
+    assert r.status_code == 400 and "NUL" in oci_error(r)["message"], r.text

@@ -7,9 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.reports.compliance import month_period, network_of, parse_period
 from app.services.errors import Invalid
+from app.times import EARLIEST, LATEST
 from tests.conftest import basic
 from tests.registry.helpers import push_image, push_manifest
 from tests.support.oci import OCI_INDEX, image, index
@@ -39,6 +42,38 @@ def test_months_and_periods_are_utc_and_half_open():
     for since, until in (("2026-11-05", "2026-11-01"), ("yesterday", None), (None, "9999-12-31")):
         with pytest.raises(Invalid):
             parse_period(since, until, NOW)
+
+
+_texts = st.one_of(
+    st.text(alphabet="0123456789-:TZ+. \x00\uff12", max_size=30),
+    st.text(max_size=30),
+    st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(0, 99_999), st.integers(0, 99)),
+)
+
+
+@settings(max_examples=1000)
+@given(_texts)
+def test_any_month_text_is_a_month_or_invalid(text):
+    """The year 0000 was a ValueError (a 500 on both statement pages) where it should be a readable 400."""
+    try:
+        start, end = month_period(text, NOW)
+    except Invalid:
+        return
+    assert start.day == 1 and start < end and EARLIEST <= start <= LATEST
+    assert text.strip() == "" or text.strip() == f"{start:%Y-%m}"  # ASCII digits only, as written
+
+
+@settings(max_examples=1000)
+@given(
+    _texts | st.none() | st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+    _texts | st.none() | st.dates().map(str),
+)
+def test_any_period_is_half_open_and_within_bounds_or_invalid(since, until):
+    try:
+        start, end = parse_period(since, until, NOW)
+    except Invalid:
+        return
+    assert EARLIEST <= start < end <= LATEST + timedelta(days=1)
 
 
 async def _customer_with_license(wharf, repo: str, rules: list[str], **terms) -> tuple[int, int, int, str]:

@@ -22,6 +22,7 @@ from tests.app.test_audit import customer_token, events
 from tests.conftest import basic
 from tests.registry.helpers import push_image
 from tests.support.oci import image
+from tests.support.web import Browser
 
 
 def _api(wharf) -> dict[str, str]:
@@ -193,3 +194,25 @@ async def test_a_stream_cut_short_is_recorded_as_aborted(wharf):
         record = (await conn.execute(select(ExportRecord).where(ExportRecord.id == export_id))).one()
     assert record.state == "aborted" and record.rows == 1  # the last chunk was handed on, not known sent
     assert record.bytes == len(sent[0] + sent[1]) and record.sha256 == hashlib.sha256(sent[0] + sent[1]).hexdigest()
+
+
+async def test_a_nul_character_in_a_filter_or_an_id_is_a_400_not_a_database_error(wharf):
+    """PostgreSQL refuses text holding NUL: a filter or export id carrying `%00` was a 500 (or an export cut
+    after its header). The API and the vendor portal answer 400 before any query, on both databases."""
+    api = {"Authorization": f"Bearer {wharf.token}"}
+    for path in (
+        "/api/v1/activity?repository=acme%00",
+        "/api/v1/pulls?tag=1.0%00",
+        "/api/v1/activity/export?format=csv&repository=a%00b",
+        "/api/v1/audit-log/export?object_type=%00",
+        "/api/v1/exports/%00",
+        "/api/v1/report-schedules?x%00=1",
+    ):
+        r = await wharf.client.get(path, headers=api)
+        assert r.status_code == 400 and "NUL" in r.json()["detail"], (path, r.text)
+        assert EXPORT_ID_HEADER not in r.headers  # refused before an export is recorded
+    async with Browser(wharf.app) as admin:
+        await admin.sign_in(wharf.admin_email, "correct-horse")
+        for path in ("/vendor/customers?q=%00", "/vendor/adoption?product=%00"):
+            r = await admin.get(path)
+            assert r.status_code == 400 and "not understood" in r.text, path

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.mail import LogMailer, Mail, MailError, SmtpMailer, build_mailer, send_invitation
 from app.main import create_app
+from app.services import validation
+from app.services.errors import Invalid
 from app.settings import DatabaseSettings, MailSettings, ServerSettings, Settings
 from tests.app.test_cli import run
 from tests.support.server import free_port
@@ -107,3 +112,60 @@ async def test_attachments_travel_as_parts_and_only_their_names_reach_the_log(sm
     with caplog.at_level(logging.WARNING):
         await LogMailer().send(mail)
     assert "usage.csv attached" in caplog.text and "7,2" not in caplog.text
+
+
+# Text with what breaks a header over-represented: CR, LF, the Unicode line breaks str.splitlines knows, NUL.
+_BREAKS = ["\r", "\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\x00", "\x01"]
+_part = st.text(alphabet=st.sampled_from([*_BREAKS, "a", "é", " ", ":"]), min_size=1, max_size=8)
+_names = st.builds(lambda a, b: a + b, _part, _part) | st.text(max_size=30)
+_emails = st.builds(lambda local, domain, tld: f"{local}@{domain}.{tld}", _part, _part, _part)
+
+
+@settings(max_examples=500)
+@given(name=_names)
+def test_every_name_accepted_can_be_in_a_subject(name):
+    """A line break in a header made the email package raise: a 500 on sending an invitation to a customer
+    whose name held U+2028, and a scheduled report retried forever."""
+    try:
+        accepted = validation.name("name", name, "customer")
+    except Invalid:
+        return
+    message = EmailMessage()
+    message["Subject"] = f"Your invitation to join {accepted}"
+
+
+@settings(max_examples=500)
+@given(email=_emails)
+def test_every_address_accepted_is_printable(email):
+    """NUL and other control characters went into the To: header and the SMTP dialogue as they were."""
+    try:
+        accepted = validation.email("email", email)
+    except Invalid:
+        return
+    assert accepted.isprintable()
+
+
+@pytest.mark.parametrize("email", ["a\x00b@x.test", "a\x01b@x.test", "a\x7fb@x.test", "a@x.test\x00"])
+def test_an_address_with_a_control_character_is_refused(email):
+    with pytest.raises(Invalid):
+        validation.email("email", email)
+
+
+@pytest.mark.parametrize("name", ["Glo\u2028bex", "Glo\u2029bex", "Glo\x85bex"])
+def test_a_name_with_a_line_separator_is_refused(name):
+    with pytest.raises(Invalid, match="control characters"):
+        validation.name("name", name, "customer")
+
+
+async def test_a_subject_stored_with_a_line_break_still_goes_out_on_one_line(smtp_sink):
+    """Names stored before line separators were refused: the mail goes out, its subject on one line."""
+    mailer = SmtpMailer(MailSettings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port, mail_from="w@x.test"))
+    await mailer.send(Mail("ned@mail.test", "Report of Glo\u2028bex\r\nBcc: eve@evil.test", "text"))
+    received = smtp_sink.wait_for("ned@mail.test")
+    assert received.to == ["ned@mail.test"] and received.subject == "Report of Glo bex Bcc: eve@evil.test"
+
+
+async def test_a_mail_the_email_package_cannot_compose_is_a_mail_error():
+    mailer = SmtpMailer(MailSettings(smtp_host="127.0.0.1", smtp_port=free_port(), mail_from="w@x.test"))
+    with pytest.raises(MailError, match="could not be composed"):
+        await mailer.send(Mail("ned@mail.test\r\nBcc: eve@evil.test", "hello", "text"))

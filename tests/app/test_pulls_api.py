@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 
-from app.reports.events import COLUMNS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.reports.events import COLUMNS, read_cursor
+from app.services.errors import Invalid
 from tests.app.test_audit import customer_token
 from tests.conftest import basic
 from tests.registry.helpers import push_image
@@ -72,3 +77,24 @@ async def test_another_vendor_sees_none_of_these_pulls(wharf):
     assert r.json()["items"] == []
     r = await wharf.client.get("/api/v1/pulls/export", headers={"Authorization": f"Bearer {other.token}"})
     assert r.text.strip() == ",".join(COLUMNS)
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=80) | st.builds(lambda t, i: f"{t}|{i}".encode(), st.text(max_size=30), st.text(max_size=40)))
+def test_a_cursor_is_one_the_api_made_or_invalid(raw):
+    """Only a moment and an event id are read from a cursor: an id with a NUL character was a 500 on PostgreSQL."""
+    try:
+        when, event_id = read_cursor(base64.urlsafe_b64encode(raw).decode())
+    except Invalid:
+        return
+    assert when.tzinfo is not None  # compared with a timestamptz column
+    assert event_id and event_id.isascii() and event_id.isprintable() and "'" not in event_id
+
+
+async def test_a_forged_cursor_is_a_400_on_both_databases(wharf):
+    h = {"Authorization": f"Bearer {wharf.token}"}
+    for raw in ("2026-11-01T00:00:00+00:00|\x00", "2026-11-01T00:00:00+00:00|a'b", "2026-11-01T00:00:00+00:00|"):
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode()
+        for path in ("/api/v1/pulls", "/api/v1/activity"):
+            r = await wharf.client.get(path, params={"cursor": cursor}, headers=h)
+            assert r.status_code == 400 and r.json()["extra"][0]["key"] == "cursor", (path, raw, r.text)

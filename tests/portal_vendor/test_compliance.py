@@ -186,7 +186,7 @@ async def test_monthly_statements_for_the_vendor_and_the_customer_admin(wharf, a
     assert "nav" not in r.text.split("<main", 1)[0].split("<body>", 1)[1]  # no navigation
     old = await admin.get(f"/vendor/customers/{person.customer_id}/statement", params={"month": "2020-01"})
     assert "January 2020" in old.text and "Nothing pulled this month." in old.text
-    for bad in ("2026-13", "last month", "9999-12"):
+    for bad in ("2026-13", "last month", "9999-12", "0000-01", "\uff12\uff10\uff12\uff16-11"):
         r = await admin.get(f"/vendor/customers/{person.customer_id}/statement", params={"month": bad})
         assert r.status_code == 400 and 'role="alert"' in r.text
         assert "YYYY-MM" in r.text or "between 2000-01 and 9000-12" in r.text

@@ -17,8 +17,9 @@ from app.mail import LogMailer, SmtpMailer
 from app.models import DownloadEvent, OutboxMessage, ReportSchedule
 from app.reports.periods import next_boundary, period_start
 from app.reports.rollup import mark_stale
-from app.reports.schedules import REPORT_DUE, ReportRunner
+from app.reports.schedules import MAX_ATTEMPTS, REPORT_DUE, ReportRunner
 from app.reports.usage import usage_report
+from app.services import report_schedules as schedule_rules
 from app.services.errors import Forbidden, Invalid
 from app.settings import MailSettings
 from registry.sql import create_engine
@@ -239,3 +240,61 @@ async def test_without_a_mail_server_the_schedule_says_so_and_the_report_waits(w
         messages = (await conn.execute(select(OutboxMessage).where(OutboxMessage.event == REPORT_DUE))).all()
     [mine] = [m for m in messages if json.loads(m.payload)["schedule_id"] == schedule.id]
     assert mine.state == "pending" and mine.attempts == 1 and mine.lease_owner is None
+
+
+def test_a_long_recipient_list_is_refused_without_reading_all_of_it():
+    """A 1 MiB API body holds about 75,000 addresses: checking each against every earlier one held the event loop
+    for 20 s. The check stops at the first address past the limit."""
+    looked_at = 0
+
+    def addresses():
+        nonlocal looked_at
+        for i in range(75_000):
+            looked_at += 1
+            yield f"p{i}@x.test"
+
+    with pytest.raises(Invalid, match="at most 20"):
+        schedule_rules.recipients(addresses())
+    assert looked_at == schedule_rules.MAX_RECIPIENTS + 1
+
+
+async def test_a_schedule_named_with_a_line_separator_before_they_were_refused_is_still_mailed(world, smtp_sink):
+    """A header with a line break made the email package raise a ValueError, which no retry rule caught: the
+    report was claimed again every lease, never failed, and held up the rest of each batch."""
+    to = address()
+    schedule = await world.services.report_schedules.create(world.staff(), "Old", "monthly", "customer", [to])
+    async with world.services.deps.engine.begin() as conn:
+        await conn.execute(
+            update(ReportSchedule).where(ReportSchedule.id == schedule.id).values(name="Old\u2028Bcc: x@evil.test")
+        )
+    await due_now(world, schedule.id)
+    assert await runner(world, smtp_sink.port).tick() >= 1
+    [received] = smtp_sink.to(to)
+    assert "Old Bcc: x@evil.test" in received.subject and received.to == [to]
+    assert (await schedule_row(world, schedule.id)).last_sent_at is not None
+
+
+class _BrokenMailer:
+    """A mailer failing with something other than a MailError (a bug in a mail library, say)."""
+
+    delivers = True
+
+    async def send(self, mail) -> None:
+        raise RuntimeError("unexpected")
+
+
+async def test_an_unexpected_sending_error_is_retried_then_given_up_like_a_refusal(world, smtp_sink):
+    """Only MailError used to be caught: anything else left the message leased, claimed again every lease
+    without end (attempts past MAX_ATTEMPTS), and stopped the rest of the batch."""
+    to = address()
+    schedule = await world.services.report_schedules.create(world.staff(), "Broken", "monthly", "day", [to])
+    await due_now(world, schedule.id)
+    broken = ReportRunner(world.services.deps.engine, _BrokenMailer(), retry_seconds=0)
+    now = datetime.now(UTC)
+    for attempt in range(MAX_ATTEMPTS + 2):
+        assert await broken.tick(now + timedelta(seconds=attempt)) == 0
+    async with world.services.deps.engine.connect() as conn:
+        messages = (await conn.execute(select(OutboxMessage).where(OutboxMessage.event == REPORT_DUE))).all()
+    [mine] = [m for m in messages if json.loads(m.payload)["schedule_id"] == schedule.id]
+    assert mine.state == "failed" and mine.attempts == MAX_ATTEMPTS and mine.lease_owner is None
+    assert "RuntimeError" in (await schedule_row(world, schedule.id)).last_error
