@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 
 from app.models import DownloadEvent
-from app.reports.rollup import roll_up_pending
+from app.reports.rollup import mark_stale, roll_up_pending
 from app.services.accounts import bootstrap_vendor
 
 
@@ -32,6 +32,8 @@ async def store(engine, vendor_id: int, *rows: dict) -> None:
         await conn.execute(
             insert(DownloadEvent), [{**base, "id": uuid.uuid4().hex, "vendor_id": vendor_id, **r} for r in rows]
         )
+        # as the writer does: a day already rolled up (other tests' events made it a past day with a rollup) is stale
+        await mark_stale(conn, {r["at"].date() for r in rows})
 
 
 async def report(wharf, api: dict, **params) -> dict:
