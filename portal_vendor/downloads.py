@@ -17,7 +17,7 @@ from app.guards import staff
 from app.models import AdminAuditEntry, DownloadEvent, Organization
 from app.reports import events as downloads
 from app.reports import usage
-from app.reports.export import export_response
+from app.reports.export import export_response, usage_export
 from app.roles import Permission
 from app.services.errors import Invalid
 from app.times import EARLIEST, LATEST, within_bounds
@@ -149,27 +149,8 @@ class DownloadsController(Controller):
         f = _filters(params, {})
         dims = usage.parse_group_by(params["group_by"] if params["group_by"] in GROUPS else "customer")
         conn = await reader.connection()
-        span = await usage.period(conn, user.vendor_id, f.since, f.until)
-        names = await usage.current_names(conn, user.vendor_id)
-        stmt = await usage.usage_query(conn, user.vendor_id, dims, span.since, span.until, f.customer_id, f.repository)
-        filters = {
-            "group_by": ",".join(dims),
-            "since": span.since.isoformat(),
-            "until": span.until.isoformat(),
-            "customer_id": f.customer_id,
-            "repository": f.repository,
-        }
-        return export_response(
-            web(request).engine,
-            stmt,
-            usage.columns(dims),
-            lambda row: usage.item(row, names),
-            "csv",
-            "usage",
-            actor=actor,
-            exports=exports,
-            filters=filters,
-        )
+        engine = web(request).engine
+        return await usage_export(conn, engine, actor, exports, dims, f.since, f.until, f.customer_id, f.repository)
 
     @get("/downloads/events", guards=[staff(Permission.READ)])
     async def events(

@@ -15,7 +15,7 @@ from app.api.common import QueryId
 from app.dependencies import CurrentActor, Engine, Exports, Reader
 from app.guards import api
 from app.reports import usage as reports
-from app.reports.export import export_response
+from app.reports.export import usage_export
 from app.roles import Permission
 from app.services.base import require
 
@@ -44,28 +44,6 @@ class UsageController(Controller):
         conn = await reader.connection()
         if format == "csv":  # an export: recorded, and like every bulk export it needs the audit permission
             require(actor, Permission.AUDIT)
-            span = await reports.period(conn, actor.vendor_id, since, until)
-            names = await reports.current_names(conn, actor.vendor_id)
-            stmt = await reports.usage_query(
-                conn, actor.vendor_id, dims, span.since, span.until, customer_id, repository
-            )
-            filters = {
-                "group_by": ",".join(dims),
-                "since": span.since.isoformat(),
-                "until": span.until.isoformat(),
-                "customer_id": customer_id,
-                "repository": repository,
-            }
-            return export_response(
-                engine,
-                stmt,
-                reports.columns(dims),
-                lambda row: reports.item(row, names),
-                "csv",
-                "usage",
-                actor=actor,
-                exports=exports,
-                filters=filters,
-            )
+            return await usage_export(conn, engine, actor, exports, dims, since, until, customer_id, repository)
         report = await reports.usage_report(conn, actor.vendor_id, dims, since, until, customer_id, repository)
         return Response(report.json())
