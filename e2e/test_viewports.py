@@ -85,6 +85,8 @@ def test_nav_tables_and_fields_fit(layout_server, chromium, screenshots):
     with vendor_api(server) as api:
         grants = [{"repository": "acme/charts/web", "tags": ["*"]}, {"repository": "acme/web", "tags": ["1.*"]}]
         buyer = customer(server, api, grants)
+        schedule = {"name": "Monthly usage for finance", "recipients": ["finance@acme.test", "audit@acme.test"]}
+        assert api.post("/report-schedules", json=schedule).status_code == 201
     assert (
         httpx.get(f"{server.url}/v2/acme/web/manifests/1.0.0", auth=("t", buyer.token), timeout=30).status_code == 200
     )
@@ -118,10 +120,19 @@ def test_nav_tables_and_fields_fit(layout_server, chromium, screenshots):
     for path in ("/vendor/repositories", "/vendor/repositories/acme/web"):
         page.goto(server.url + path)
         assert page.evaluate(UNREADABLE_CELLS) == [], path
+    # every vendor table with rows in it, none of its columns hidden on a phone
+    tables = ["/vendor/customers", f"/vendor/customers/{buyer.id}", "/vendor/team", "/vendor/tokens"]
+    tables += ["/vendor/reports/schedules", "/vendor/downloads", "/vendor/downloads/events"]
+    for path in tables:
+        page.goto(server.url + path)
+        assert page.locator("main table tbody td").count() > 0, path
+        assert page.evaluate(UNREADABLE_CELLS) == [], path
+        assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"), path
+        page.screenshot(path=str(screenshots / f"layout-{path.strip('/').replace('/', '-')}-390.png"), full_page=True)
 
     phone = chromium.new_page(viewport=PHONE)
     phone.context.add_cookies([{"name": c.name, "value": c.value, "url": server.url} for c in buyer.portal.cookies.jar])
-    for path in ("/portal/", "/portal/tokens", "/portal/team"):
+    for path in ("/portal/", "/portal/tokens", "/portal/team", "/portal/downloads"):
         phone.goto(server.url + path)
         assert phone.url.endswith(path), phone.url
         assert phone.evaluate(UNREADABLE_CELLS) == [], path
