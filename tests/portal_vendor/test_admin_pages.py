@@ -170,7 +170,9 @@ async def test_downloads_filters_pages_and_exports(wharf, admin):
     )
     (row,) = api.json()["items"]
     assert row["pulls"] == 2 and row["denials"] == 1
-    cells = re.search(rf'href="/vendor/customers/{customer_id}">[^<]+</a></td>\s*<td data-label="Pulls">(\d+)</td>', page.text)
+    cells = re.search(
+        rf'href="/vendor/customers/{customer_id}">[^<]+</a></td>\s*<td data-label="Pulls">(\d+)</td>', page.text
+    )
     assert cells and int(cells.group(1)) == row["pulls"]
     assert "manifest.get" not in page.text  # protocol detail is one click away
     assert 'href="/vendor/downloads/events?customer_id=' in page.text
