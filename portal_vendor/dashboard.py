@@ -27,6 +27,15 @@ OUTDATED_WINDOW = timedelta(days=365)  # customers who pulled within a year coun
 SHARING_SHOWN = 10  # flags on the dashboard; each customer's page lists its own
 
 
+async def _customer_names(reader: Reader, vendor_id: int) -> dict[int, str]:
+    found = await reader.execute(
+        select(Organization.id, Organization.name).where(
+            Organization.vendor_id == vendor_id, Organization.kind == "customer"
+        )
+    )
+    return dict(found.all())
+
+
 def _day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
@@ -46,15 +55,7 @@ class DashboardController(Controller):
             await conn.execute(await usage_query(conn, user.vendor_id, "customer", since, None, None, None))
         ).all()
         top = sorted((r for r in by_customer if r.customer_id), key=lambda r: -int(r.pulls))[:5]
-        names = dict(
-            (
-                await reader.execute(
-                    select(Organization.id, Organization.name).where(
-                        Organization.vendor_id == user.vendor_id, Organization.kind == "customer"
-                    )
-                )
-            ).all()
-        )
+        names = await _customer_names(reader, user.vendor_id)
         expiring = (
             await reader.execute(
                 select(License.id, License.name, License.valid_until, License.customer_id, Organization.name)
@@ -70,17 +71,6 @@ class DashboardController(Controller):
             )
         ).all()
         pushes = await catalog.latest_pushes(reader, user.vendor_slug)
-        vendor = await reader.get(Organization, user.vendor_id)
-        assert vendor is not None
-        threshold = compliance.sharing_threshold(vendor)
-        sharing = await compliance.sharing_flags(reader, user.vendor_id, threshold, *compliance.recent_days(now))
-        last_pulls = await adoption.last_pulls(reader, user.vendor_id, since=now - OUTDATED_WINDOW)
-        behind = adoption.outdated(
-            last_pulls,
-            await licenses_by_customer(reader, user.vendor_id),
-            await catalog.vendor_tags(reader, user.vendor_slug),
-            now,
-        )
         top_customers = [
             (r.customer_id, names.get(r.customer_id) or r.customer_name or f"customer {r.customer_id}", int(r.pulls))
             for r in top
@@ -95,11 +85,46 @@ class DashboardController(Controller):
             expiring=expiring,
             pushes=pushes,
             customer_count=len(names),
+        )
+
+    # The two cards that read a year or a month of events load after the page (htmx), so it opens at once.
+
+    @get("/dashboard/sharing", guards=[staff(Permission.READ)])
+    async def sharing(self, request: Req, user: SignedIn, reader: Reader) -> Template:
+        """Tokens used from more networks in a day than the vendor's threshold, over the last 30 days."""
+        vendor = await reader.get(Organization, user.vendor_id)
+        assert vendor is not None
+        threshold = compliance.sharing_threshold(vendor)
+        flags = await compliance.sharing_flags(reader, user.vendor_id, threshold, *compliance.recent_days(utcnow()))
+        return await page(
+            request,
+            "vendor/dashboard_sharing.html",
+            user,
+            section="dashboard",
+            sharing=flags[:SHARING_SHOWN],
+            sharing_threshold=threshold,
+            show_customer=True,
+        )
+
+    @get("/dashboard/outdated", guards=[staff(Permission.READ)])
+    async def outdated(self, request: Req, user: SignedIn, reader: Reader) -> Template:
+        """Per product, the customers whose last pull (within a year) is older than the newest they may pull."""
+        now = utcnow()
+        last_pulls = await adoption.last_pulls(reader, user.vendor_id, since=now - OUTDATED_WINDOW)
+        behind = adoption.outdated(
+            last_pulls,
+            await licenses_by_customer(reader, user.vendor_id),
+            await catalog.vendor_tags(reader, user.vendor_slug),
+            now,
+        )
+        return await page(
+            request,
+            "vendor/dashboard_outdated.html",
+            user,
+            section="dashboard",
             outdated=sorted(behind.items()),
             anyone_pulled=bool(last_pulls),
-            names=names,
-            sharing=sharing[:SHARING_SHOWN],
-            sharing_threshold=threshold,
+            names=await _customer_names(reader, user.vendor_id),
         )
 
     @get("/adoption", guards=[staff(Permission.READ)])
@@ -112,15 +137,7 @@ class DashboardController(Controller):
             await catalog.vendor_tags(reader, user.vendor_slug),
             now,
         )
-        names = dict(
-            (
-                await reader.execute(
-                    select(Organization.id, Organization.name).where(
-                        Organization.vendor_id == user.vendor_id, Organization.kind == "customer"
-                    )
-                )
-            ).all()
-        )
+        names = await _customer_names(reader, user.vendor_id)
         return await page(
             request, "vendor/adoption.html", user, section="dashboard", products=sorted(table.items()), names=names
         )

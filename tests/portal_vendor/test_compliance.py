@@ -85,7 +85,8 @@ async def test_a_token_read_from_too_many_networks_in_a_day_is_flagged(wharf, ad
     flag = f"token <strong>ci</strong> used from 6 networks on {first.isoformat()}"
     assert flag in (await admin.get(f"/vendor/licenses/{license_id}", params=period)).text
     assert flag in (await admin.get(f"/vendor/customers/{customer_id}")).text
-    dashboard = (await admin.get("/vendor/")).text
+    assert 'hx-get="/vendor/dashboard/sharing"' in (await admin.get("/vendor/")).text  # loaded after the page
+    dashboard = (await admin.get("/vendor/dashboard/sharing")).text
     assert f'of <a href="/vendor/customers/{customer_id}">' in dashboard and "used from 6 networks" in dashboard
 
     # the vendor lowers the threshold to 4: the five-network day is flagged too
@@ -148,7 +149,7 @@ async def test_adoption_counts_a_pull_by_digest_as_its_tag(wharf, admin):
     row = re.search(rf'/vendor/customers/{person.customer_id}".*?</tr>', table, re.S).group(0)
     assert '<td data-label="Last pulled" class="mono">1.5.0</td>' in row and "sha256:" not in row
     assert "2.0.0" in row and "1 release<" in row
-    dashboard = (await admin.get("/vendor/")).text
+    dashboard = (await admin.get("/vendor/dashboard/outdated")).text
     assert re.search(
         r'on <span class="mono">1\.5\.0</span>, may pull <span class="mono">2\.0\.0</span> \(1 release', dashboard
     )
