@@ -4,7 +4,8 @@ shared (app.reports.compliance); and the adoption page: the version each custome
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from litestar import Controller, get
 from litestar.response import Template
@@ -20,7 +21,9 @@ from app.reports.usage import usage_query
 from app.roles import Permission
 from app.times import utcnow
 from app.web.charts import daily_bars
+from app.web.words import image_ref
 from portal_vendor.common import Req, page
+from registry.kinds import cosign_subject
 
 EXPIRY_HORIZON = timedelta(days=30)
 OUTDATED_WINDOW = timedelta(days=365)  # customers who pulled within a year count as running what they pulled
@@ -34,6 +37,22 @@ async def _customer_names(reader: Reader, vendor_id: int) -> dict[int, str]:
         )
     )
     return dict(found.all())
+
+
+@dataclass(frozen=True)
+class Push:
+    repository: str
+    shown: str  # `repo:tag`, or for a cosign tag the image it describes (`repo@sha256:…`)
+    kind: str | None  # signature or sbom for cosign's tags, else None
+    at: datetime
+
+
+def _push(repository: str, tag: str, at: datetime) -> Push:
+    described = cosign_subject(tag)
+    if described is None:
+        return Push(repository, image_ref(repository, tag), None, at)
+    digest, kind = described
+    return Push(repository, image_ref(repository, digest), kind, at)
 
 
 def _day(value: object) -> date:
@@ -70,7 +89,7 @@ class DashboardController(Controller):
                 .limit(10)
             )
         ).all()
-        pushes = await catalog.latest_pushes(reader, user.vendor_slug)
+        pushes = [_push(repo, tag, at) for repo, tag, at in await catalog.latest_pushes(reader, user.vendor_slug)]
         top_customers = [
             (r.customer_id, names.get(r.customer_id) or r.customer_name or f"customer {r.customer_id}", int(r.pulls))
             for r in top

@@ -26,6 +26,12 @@ async def test_dashboard_shows_pulls_expiring_licenses_pushes_and_top_customers(
     for tag in ("1.0.0", "2.0.0", "latest"):
         assert (await wharf.client.get(f"/v2/{repo}/manifests/{tag}", auth=("x", secret))).status_code == 200
     await wharf.app.state.audit_writer.drain()
+    # a cosign signature pushed by tag (`sha256-<hex>.sig`) shows as the signature of the image it describes
+    from tests.registry.helpers import push_image
+    from tests.support.oci import image
+
+    signed = await push_image(wharf, repo, image(f"{repo}-signed"))
+    await push_image(wharf, repo, image(f"{repo}-signature"), signed.replace(":", "-") + ".sig")
     page = await admin.get("/vendor/")
     today = datetime.now(UTC).date().isoformat()
     bar = re.search(rf"<title>{today}: (\d+) pulls?</title>", page.text)
@@ -34,6 +40,10 @@ async def test_dashboard_shows_pulls_expiring_licenses_pushes_and_top_customers(
     top = re.search(r'<ol class="ranked">(.*?)</ol>', page.text, re.S).group(1)
     assert name in top
     assert f"{repo}:latest" in page.text
+    pushes = page.text.split("<h2>Latest pushes</h2>", 1)[1].split("</section>", 1)[0]
+    shown = f'<span class="badge">signature</span> of <a href="/vendor/repositories/{repo}"><span class="mono wrap">'
+    assert shown + f"{repo}@{signed[:19]}…</span>" in pushes
+    assert ".sig" not in pushes
 
 
 async def test_customers_on_an_outdated_version_per_product(wharf, admin):
