@@ -8,7 +8,6 @@ from typing import Any, Literal
 from litestar import Controller, get
 from litestar.params import FromQuery
 from litestar.response import Stream
-from sqlalchemy import Select
 
 from app.admin_log import COLUMNS, entries, entry_json
 from app.api.common import Limit, QueryId, clamp
@@ -18,12 +17,6 @@ from app.models import AdminAuditEntry as A
 from app.reports.export import export_response
 from app.roles import Permission
 from app.times import iso
-
-
-def _filtered(
-    vendor_id: int, since: datetime | None, until: datetime | None, action: str | None, object_type: str | None
-) -> Select[Any]:
-    return entries(vendor_id, since, until, action, object_type)
 
 
 class AuditLogController(Controller):
@@ -43,7 +36,7 @@ class AuditLogController(Controller):
         before_id: QueryId = None,
     ) -> dict[str, Any]:
         """Newest first; pass `next_before_id` back as `before_id` for the next page."""
-        stmt = _filtered(actor.vendor_id, since, until, action, object_type)
+        stmt = entries(actor.vendor_id, since, until, action, object_type)
         if before_id is not None:
             stmt = stmt.where(A.id < before_id)
         rows = (await reader.execute(stmt.order_by(A.id.desc()).limit(clamp(limit)))).all()
@@ -64,7 +57,7 @@ class AuditLogController(Controller):
         action: FromQuery[str | None] = None,
         object_type: FromQuery[str | None] = None,
     ) -> Stream:
-        stmt = _filtered(actor.vendor_id, since, until, action, object_type).order_by(A.id)
+        stmt = entries(actor.vendor_id, since, until, action, object_type).order_by(A.id)
         filters = {"since": iso(since), "until": iso(until), "action": action, "object_type": object_type}
         filters = {k: v for k, v in filters.items() if v is not None}
         return export_response(
