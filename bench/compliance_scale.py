@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from app import adoption
 from app.db import upgrade
 from app.models import License, Organization
-from app.reports import compliance
+from app.reports import compliance, statements
 from bench.audit_scale import load
 
 CUSTOMER = 7  # its license is 14 and its token 21 in the generated events
@@ -70,7 +70,7 @@ async def measure(url: str) -> None:
                 return f"{c.pulls} pulls, {c.networks} networks"
 
             async def statement() -> str:
-                s = await compliance.statement(session, vendor, customer, *month, now)
+                s = await statements.statement(session, vendor, customer, *month, now)
                 return f"{s.pulls} pulls, {len(s.pulled)} versions"
 
             async def last_pulls() -> str:

@@ -1,6 +1,7 @@
-"""License compliance: what a license entitles and what was pulled under it over a period, tokens used from
-too many networks in a day (the sharing signal), and a customer's monthly statement. All periods are UTC,
-half-open [since, until). The definitions are in docs/audit.md ("Compliance")."""
+"""License compliance: what a license entitles and what was pulled under it over a period, and tokens used
+from too many networks in a day (the sharing signal); a customer's monthly statement is in
+app.reports.statements. All periods are UTC, half-open [since, until). The definitions are in docs/audit.md
+("Compliance")."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from app.models import DownloadEvent as E
 from app.models import License, Organization
 from app.policy import licenses_by_customer
 from app.reports import rollup
-from app.reports.usage import usage_report
+from app.reports.periods import next_boundary, period_start
 from app.services.errors import Invalid
 from app.times import EARLIEST, LATEST, BadMoment, aware, parse_moment, within_bounds
 
@@ -53,20 +54,12 @@ def sharing_threshold(vendor: Organization) -> int:
     return vendor.sharing_networks if vendor.sharing_networks is not None else DEFAULT_SHARING_NETWORKS
 
 
-def month_start(day: date) -> datetime:
-    return datetime(day.year, day.month, 1, tzinfo=UTC)
-
-
-def next_month(start: datetime) -> datetime:
-    return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-
-
 def month_period(text: str | None, now: datetime) -> tuple[datetime, datetime]:
-    """`YYYY-MM` (empty: this month) as the UTC month [first moment, first moment of the next month)."""
+    """`YYYY-MM` (empty: the month `now` falls in) as the UTC month [first moment, first moment of the next)."""
     text = (text or "").strip()
     if not text:
-        start = month_start(now.date())
-        return start, next_month(start)
+        start = period_start("monthly", now)
+        return start, next_boundary("monthly", start)
     found = MONTH_RE.match(text)
     if found is None or not 1 <= int(found.group(2)) <= 12:
         raise Invalid("month", f"{text[:20]!r} is not a month: use YYYY-MM, as 2026-11")
@@ -74,7 +67,7 @@ def month_period(text: str | None, now: datetime) -> tuple[datetime, datetime]:
     if not EARLIEST.year <= year <= LATEST.year:  # checked first: the year 0000 is no date at all
         raise Invalid("month", f"choose a month between {EARLIEST:%Y-%m} and {LATEST:%Y-%m}")
     start = datetime(year, int(found.group(2)), 1, tzinfo=UTC)
-    return start, next_month(start)
+    return start, next_boundary("monthly", start)
 
 
 def _moment(field: str, text: str | None) -> datetime | None:
@@ -145,7 +138,8 @@ class Compliance:
     sharing: list[SharingFlag] = field(default_factory=list)
 
 
-def _in(since: datetime, until: datetime) -> list[Any]:
+def in_period(since: datetime, until: datetime) -> list[Any]:
+    """Events at or after `since` and before `until`."""
     return [E.at >= since, E.at < until]
 
 
@@ -197,7 +191,7 @@ async def sharing_flags(
             E.client_ip.is_not(None),
             E.action.in_(CLIENT_READS),
             E.status < 400,
-            *_in(since, until),
+            *in_period(since, until),
             *where,
         )
         .group_by(E.token_id, day, key)
@@ -249,18 +243,18 @@ async def _token_names(session: AsyncSession, vendor_id: int, ids: set[int]) -> 
     return found
 
 
-async def _denials(
+async def denials_by_repository(
     session: AsyncSession, vendor_id: int, since: datetime, until: datetime, *where: Any
 ) -> list[tuple[str, str | None, int]]:
     stmt = (
         select(E.repository, E.reason_code, func.count())
-        .where(E.vendor_id == vendor_id, E.action == "denied", *_in(since, until), *where)
+        .where(E.vendor_id == vendor_id, E.action == "denied", *in_period(since, until), *where)
         .group_by(E.repository, E.reason_code)
     )
     return [(repo, code, int(n)) for repo, code, n in await session.execute(stmt)]
 
 
-def _by_code(rows: list[tuple[str, str | None, int]]) -> dict[str, int]:
+def by_reason(rows: list[tuple[str, str | None, int]]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for _repo, code, n in rows:
         counts[code or OTHER] += n
@@ -283,7 +277,8 @@ async def license_compliance(
             if domain.covers_repository(repository):
                 entitled[repository] = licensing.allowed_tags((domain,), repository, adoption.versions(tags), now)
     # events under a license are its customer's: the customer filter lets the database use its index
-    mine = [E.vendor_id == vendor.id, E.customer_id == lic.customer_id, E.license_id == lic.id, *_in(since, until)]
+    mine = [E.vendor_id == vendor.id, E.customer_id == lic.customer_id, E.license_id == lic.id]
+    mine += in_period(since, until)
     pulled = await versions_pulled(session, mine)
     reads = (
         select(E.token_id, E.client_ip)
@@ -297,8 +292,8 @@ async def license_compliance(
         if (net := network_of(address)) is not None:
             nets.add(net)
     # Denials under the license, and the customer's denials in repositories it covers that no license took
-    own = await _denials(session, vendor.id, since, until, E.license_id == lic.id)
-    unclaimed = await _denials(
+    own = await denials_by_repository(session, vendor.id, since, until, E.license_id == lic.id)
+    unclaimed = await denials_by_repository(
         session, vendor.id, since, until, E.license_id.is_(None), E.customer_id == lic.customer_id
     )
     denials = own + [row for row in unclaimed if domain is not None and domain.covers_repository(row[0])]
@@ -317,7 +312,7 @@ async def license_compliance(
         pulls=sum(v.pulls for v in pulled),
         tokens=len(tokens),
         networks=len(nets),
-        denials=_by_code(denials),
+        denials=by_reason(denials),
         grace=Grace(valid_until, lic.grace_days, access_ends, sum(v.pulls for v in in_grace)),
         sharing=await sharing_flags(
             session,
@@ -366,79 +361,3 @@ def sharing_json(f: SharingFlag) -> dict[str, Any]:
         "day": f.day.isoformat(),
         "networks": f.networks,
     }
-
-
-@dataclass(frozen=True)
-class LicenseLine:
-    license_id: int
-    name: str
-    state: str
-    valid_from: datetime | None
-    valid_until: datetime | None
-    pulls: int
-    clients: int
-    bytes: int
-    denials: int
-
-
-@dataclass
-class Statement:
-    customer_id: int
-    customer_name: str
-    vendor_name: str
-    since: datetime
-    until: datetime
-    generated_at: datetime
-    licenses: list[LicenseLine]
-    pulled: list[VersionPulled]
-    pulls: int
-    version_checks: int
-    clients: int
-    bytes: int
-    denials: dict[str, int]
-
-
-async def statement(
-    session: AsyncSession, vendor: Organization, customer: Organization, since: datetime, until: datetime, now: datetime
-) -> Statement:
-    """One customer's month: its licenses with their pulls, the versions pulled, clients, bytes, denials.
-    Pulls, clients and bytes are the usage report's figures (docs/audit.md, "Counting pulls")."""
-    conn = await session.connection()
-    report = await usage_report(conn, vendor.id, "license", since, until, customer.id)
-    by_license = {int(r["license_id"] or 0): r for r in report.items}
-    total = report.totals  # clients distinct over the month, not summed over licenses
-    held = {int(x.id): x for x in (await licenses_by_customer(session, vendor.id)).get(customer.id, ())}
-    rows = (await session.scalars(select(License).where(License.customer_id == customer.id).order_by(License.id))).all()
-    lines = []
-    for lic in rows:
-        used = by_license.get(lic.id)
-        domain = held.get(lic.id)
-        lines.append(
-            LicenseLine(
-                lic.id,
-                lic.name,
-                domain.state(now) if domain is not None else lic.status,
-                aware(lic.valid_from),
-                aware(lic.valid_until),
-                used["pulls"] if used else 0,
-                used["unique_clients"] if used else 0,
-                used["bytes"] if used else 0,
-                used["denials"] if used else 0,
-            )
-        )
-    mine = [E.vendor_id == vendor.id, E.customer_id == customer.id, *_in(since, until)]
-    return Statement(
-        customer_id=customer.id,
-        customer_name=customer.name,
-        vendor_name=vendor.name,
-        since=since,
-        until=until,
-        generated_at=now,
-        licenses=lines,
-        pulled=await versions_pulled(session, mine),
-        pulls=total["pulls"],
-        version_checks=total["version_checks"],
-        clients=total["unique_clients"],
-        bytes=total["bytes"],
-        denials=_by_code(await _denials(session, vendor.id, since, until, E.customer_id == customer.id)),
-    )

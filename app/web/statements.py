@@ -1,4 +1,4 @@
-"""The printable monthly statement of one customer (app.reports.compliance.statement), one page for both
+"""The printable monthly statement of one customer (app.reports.statements.statement), one page for both
 portals: the vendor's for any of its customers, the customer admin's for its own organization only."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Organization
-from app.reports import compliance
+from app.reports import statements
+from app.reports.compliance import month_period
 from app.services.errors import Invalid
 from app.sizes import human_size
 from app.times import shown, utcnow
@@ -32,12 +33,12 @@ async def statement_page(
     now = utcnow()
     context: dict[str, Any] = {"customer": customer, "month": month.strip(), "back": back, "when": shown}
     try:
-        since, until = compliance.month_period(month, now)
+        since, until = month_period(month, now)
     except Invalid as exc:
         return await render(request, TEMPLATE, user=user, status=400, error=exc.message, **context)
     vendor = await session.get(Organization, user.vendor_id)
     assert vendor is not None
-    found = await compliance.statement(session, vendor, customer, since, until, now)
+    found = await statements.statement(session, vendor, customer, since, until, now)
     return await render(
         request,
         TEMPLATE,
