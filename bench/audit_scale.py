@@ -143,31 +143,36 @@ async def load(dsn: str, count: int, span_days: int, shape: str) -> float:
     return time.perf_counter() - started
 
 
+async def _streamed(engine, stmt, columns, to_json) -> tuple[int, int, float, float]:  # type: ignore[no-untyped-def]
+    """Stream `stmt` as CSV the way the exports do: (rows, bytes, seconds, peak RSS growth in MiB)."""
+    from app.reports.export import stream_rows
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started, size, rows = time.perf_counter(), 0, 0
+    async for chunk, count in stream_rows(engine, stmt.execution_options(yield_per=1000), columns, to_json, "csv"):
+        size += len(chunk)
+        rows += count
+    growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    return rows, size, time.perf_counter() - started, growth
+
+
 async def export_month(url: str) -> None:
     """Stream a month of events as CSV the way /api/v1/pulls/export does, watching this process's memory."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from app.models import DownloadEvent
     from app.reports.events import PullFilters, event_json, pull_events
-    from app.reports.export import stream_rows
 
     engine = create_async_engine(url)
     since = datetime.now(UTC) - timedelta(days=30)
-    stmt = pull_events(1, PullFilters(since=since))
-    stmt = stmt.order_by(DownloadEvent.at, DownloadEvent.id).execution_options(yield_per=1000)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started, size, lines = time.perf_counter(), 0, 0
+    stmt = pull_events(1, PullFilters(since=since)).order_by(DownloadEvent.at, DownloadEvent.id)
     try:
-        async for chunk, _rows in stream_rows(engine, stmt, COLUMNS, event_json, "csv"):
-            size += len(chunk)
-            lines += chunk.count(b"\n")
+        rows, size, seconds, growth = await _streamed(engine, stmt, COLUMNS, event_json)
     finally:
         await engine.dispose()
-    seconds = time.perf_counter() - started
-    growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     print(
-        f"  export of a month: {lines - 1:,} rows, {size / 2**20:.0f} MiB in {seconds:.1f} s "
-        f"({(lines - 1) / seconds:,.0f} rows/s), peak RSS growth {growth:.0f} MiB"
+        f"  export of a month: {rows:,} rows, {size / 2**20:.0f} MiB in {seconds:.1f} s "
+        f"({rows / seconds:,.0f} rows/s), peak RSS growth {growth:.0f} MiB"
     )
 
 
@@ -207,28 +212,19 @@ async def export_usage(url: str, group_by: str, days: int) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from app.reports import usage
-    from app.reports.export import stream_rows
 
     engine = create_async_engine(url)
     since = datetime.now(UTC) - timedelta(days=days)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started, size, lines = time.perf_counter(), 0, 0
     try:
         async with engine.connect() as conn:
             names = await usage.current_names(conn, 1)
             stmt = await usage.usage_query(conn, 1, group_by, since, None, None, None)
         columns = usage.columns(usage.parse_group_by(group_by))
-        async for chunk in stream_rows(
-            engine, stmt.execution_options(yield_per=1000), columns, lambda r: usage.item(r, names), "csv"
-        ):
-            size += len(chunk)
-            lines += chunk.count(b"\n")
+        rows, size, seconds, growth = await _streamed(engine, stmt, columns, lambda r: usage.item(r, names))
     finally:
         await engine.dispose()
-    seconds = time.perf_counter() - started
-    growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     print(
-        f"  usage export by {group_by} over {days} days: {lines - 1:,} rows, {size / 2**20:.1f} MiB in "
+        f"  usage export by {group_by} over {days} days: {rows:,} rows, {size / 2**20:.1f} MiB in "
         f"{seconds:.1f} s, peak RSS growth {growth:.0f} MiB"
     )
 
@@ -251,6 +247,16 @@ async def roll_up(url: str, days: int) -> None:
 
 def _runs(times: list[float]) -> str:
     return ", ".join(f"{t:.2f}" for t in times)
+
+
+async def drop_unless_kept(admin: str, name: str, kept: bool) -> None:
+    """Drop the benchmark's database at the end, unless it is to be kept or was reused."""
+    if kept:
+        print(f"kept database {name}")
+        return
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
 
 
 def main() -> None:
@@ -292,12 +298,7 @@ def main() -> None:
             await export_month(url)
             await export_usage(url, "customer,day", 365)
         finally:
-            if not (args.keep or args.reuse):
-                conn = await asyncpg.connect(admin)
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await conn.close()
-            else:
-                print(f"kept database {name}")
+            await drop_unless_kept(admin, name, args.keep or args.reuse)
 
     asyncio.run(run())
 

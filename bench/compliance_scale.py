@@ -21,7 +21,7 @@ from app import adoption
 from app.db import upgrade
 from app.models import License, Organization
 from app.reports import compliance, statements
-from bench.audit_scale import load
+from bench.audit_scale import drop_unless_kept, load
 
 CUSTOMER = 7  # its license is 14 and its token 21 in the generated events
 
@@ -111,12 +111,7 @@ def main() -> None:
             await setup(plain)
             await measure(url)
         finally:
-            if not (args.keep or args.reuse):
-                conn = await asyncpg.connect(admin)
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await conn.close()
-            else:
-                print(f"kept database {name}")
+            await drop_unless_kept(admin, name, args.keep or args.reuse)
 
     asyncio.run(run())
 
